@@ -1,0 +1,3 @@
+from rfarm.cli.app import main
+
+main()

@@ -1,0 +1,131 @@
+"""The renderer interface: pure command building and log parsing.
+
+A :class:`Renderer` knows how one DCC is driven from the command line and what
+its log lines mean. It never starts a process itself: :mod:`rfarm.process`
+owns the subprocess (process group, lifeline, tree kill) and the worker feeds
+each log line to :meth:`Renderer.parse_line`.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rfarm.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """One render process: a chunk of frames of one task.
+
+    ``scene`` and ``output_dir`` are paths on the node that renders (they may be
+    Windows paths when the command is built for a Windows node).
+    """
+
+    scene: str
+    frames: tuple[int, ...]
+    output_dir: str
+    camera: str | None = None
+    layers: tuple[str, ...] = ()
+    width: int | None = None
+    height: int | None = None
+    project_dir: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start(self) -> int:
+        return self.frames[0]
+
+    @property
+    def end(self) -> int:
+        return self.frames[-1]
+
+    @property
+    def step(self) -> int:
+        """The frame step when the chunk's frames are evenly spaced, else 1."""
+        if len(self.frames) < 2:
+            return 1
+        steps = {b - a for a, b in zip(self.frames, self.frames[1:])}
+        return steps.pop() if len(steps) == 1 else 1
+
+    @property
+    def is_evenly_spaced(self) -> bool:
+        if len(self.frames) < 3:
+            return True
+        return len({b - a for a, b in zip(self.frames, self.frames[1:])}) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class RenderEvent:
+    """What one log line says. Every field is optional.
+
+    ``frame`` is the frame the line is about; ``percent`` the progress of that
+    frame (0-100); ``output`` a file the renderer reports written; ``error`` a
+    line that explains a failure; ``frame_done`` marks the end of a frame.
+    """
+
+    frame: int | None = None
+    percent: float | None = None
+    output: str | None = None
+    error: str | None = None
+    frame_done: bool = False
+
+
+class Renderer(ABC):
+    """One DCC driven from its command line."""
+
+    #: the name used by ``--renderer`` and stored on tasks
+    name: str = ""
+    #: scene suffixes this renderer renders by default (lowercase, with the dot)
+    suffixes: tuple[str, ...] = ()
+
+    def __init__(self, executable: str | None = None) -> None:
+        self.executable = executable
+
+    @abstractmethod
+    def build_command(self, job: RenderJob) -> list[str]:
+        """The exact argument list that renders ``job``."""
+
+    @abstractmethod
+    def parse_line(self, line: str) -> RenderEvent | None:
+        """What one line of the renderer's output says, or None."""
+
+    def check_exit(self, code: int, errors: list[str]) -> str | None:
+        """Why the render failed, or None when it succeeded.
+
+        ``errors`` are the error lines parsed from the log, oldest first; the
+        last one usually names the cause. A renderer may override this where a
+        zero exit code can still mean failure.
+        """
+        if code == 0:
+            return None
+        return errors[-1] if errors else f"{self.name} exited with code {code}"
+
+    def frame_outputs(self, job: RenderJob, frame: int, reported: list[str]) -> list[Path]:
+        """The image files ``frame`` produced in ``job.output_dir``.
+
+        Files the renderer reported come first; otherwise the output folder is
+        searched for files whose name carries the frame number.
+        """
+        if reported:
+            return [Path(p) for p in reported]
+        return find_frame_files(Path(job.output_dir), frame)
+
+
+_FRAME_TOKEN = r"(?<![0-9])0*{n}(?![0-9])"
+
+
+def find_frame_files(folder: Path, frame: int) -> list[Path]:
+    """Files under ``folder`` whose name has ``frame`` as a separate number."""
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(_FRAME_TOKEN.format(n=abs(frame)))
+    return sorted(p for p in folder.rglob("*") if p.is_file() and pattern.search(p.stem))
+
+
+def require_executable(name: str, found: str | None, hint: str) -> str:
+    """``found`` or a clear error saying how to configure ``name``."""
+    if not found:
+        raise UsageError(f"{name} is not installed on this node: {hint}")
+    return found
