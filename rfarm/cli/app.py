@@ -1,0 +1,89 @@
+"""The ``rfarm`` command: a thin Typer shell over the library.
+
+Exit codes: 0 success, 1 the work failed, 2 bad usage or bad input, 3 a
+service is unreachable, 130 interrupted. Every :class:`RfarmError` becomes
+one ``Error: ...`` line on stderr; nothing else is printed for it.
+"""
+from __future__ import annotations
+
+import sys
+
+from rfarm import __version__
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``rfarm`` console script and ``python -m rfarm``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--version"], ["-V"]):
+        print(f"rfarm {__version__}")
+        return
+    sys.exit(run(args))
+
+
+def run(args: list[str]) -> int:
+    """Run one command line; returns its exit code."""
+    from rfarm.cli.commands import build_app
+    from rfarm.cli.output import error
+    from rfarm.errors import (
+        AnalysisError,
+        Cancelled,
+        ConfigError,
+        IntegrityError,
+        JobFailed,
+        RfarmError,
+        ServiceError,
+        UsageError,
+    )
+
+    exit_codes: dict[type[BaseException], int] = {
+        UsageError: 2, AnalysisError: 2, ConfigError: 2, JobFailed: 1,
+        IntegrityError: 1, ServiceError: 3, Cancelled: 130, RfarmError: 1,
+    }
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    command = build_app()
+    clicks = click_exceptions()
+    try:
+        result = command.main(args=args, prog_name="rfarm", standalone_mode=False)
+    except clicks.NoArgsIsHelpError as exc:
+        exc.show()
+        return 2
+    except clicks.UsageError as exc:
+        error(exc.format_message())
+        return 2
+    except clicks.ClickException as exc:
+        error(exc.format_message())
+        return 2
+    except typer_exit() as exc:
+        return int(exc.exit_code)
+    except (typer_abort(), KeyboardInterrupt):
+        error("interrupted")
+        return 130
+    except RfarmError as exc:
+        if debug:
+            raise
+        error(str(exc))
+        return next(code for cls in type(exc).__mro__ if (code := exit_codes.get(cls)) is not None)
+    return result if isinstance(result, int) else 0
+
+
+def click_exceptions():  # type: ignore[no-untyped-def]
+    """Click's exception module as Typer uses it (vendored in newer Typer releases)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # Typer that depends on click
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def typer_exit() -> type[Exception]:
+    import typer
+
+    return typer.Exit
+
+
+def typer_abort() -> type[BaseException]:
+    import typer
+
+    return typer.Abort

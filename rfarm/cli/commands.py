@@ -1,0 +1,23 @@
+"""The root Typer app: one module per group of commands, added here."""
+from __future__ import annotations
+
+import click
+import typer
+
+
+def build_app() -> click.Command:
+    from rfarm.cli import config_cmd, tasks, worker_cmd
+
+    app = typer.Typer(
+        name="rfarm",
+        help="Render submission and render-farm tool. Exit codes: 0 ok, 1 the work failed, "
+        "2 bad usage or input, 3 a service is unreachable, 130 interrupted.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    tasks.register(app)
+    worker_cmd.register(app)
+    app.add_typer(config_cmd.app, name="config")
+    return typer.main.get_command(app)

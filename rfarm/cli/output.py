@@ -1,0 +1,46 @@
+"""Printing: results on stdout (a rich table or one JSON document), everything else on stderr."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from functools import lru_cache
+from typing import Any
+
+from rich.console import Console
+
+
+@lru_cache(maxsize=1)
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@lru_cache(maxsize=1)
+def out_console() -> Console:
+    return Console(highlight=False)
+
+
+def error(message: str) -> None:
+    """One ``Error: ...`` line on stderr."""
+    line = " ".join(str(message).split())
+    err_console().print(f"[red]Error:[/red] {line}", markup=True, soft_wrap=True)
+
+
+def info(message: str) -> None:
+    err_console().print(message, soft_wrap=True)
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

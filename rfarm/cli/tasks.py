@@ -1,0 +1,323 @@
+"""``rfarm submit`` and the commands that watch and control tasks."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rfarm.cli.options import AllOption, JsonOption, TaskArg, load
+from rfarm.cli.output import err_console, info, out_console, print_json
+
+STATUS_STYLE = {
+    "queued": "white", "running": "cyan", "rendering": "cyan", "held": "yellow", "paused": "yellow",
+    "done": "green", "failed": "red", "cancelled": "magenta",
+}
+
+
+def register(app: typer.Typer) -> None:
+    for command in (submit, status, list_, cancel, pause, resume, retry, cleanup, logs):
+        name = "list" if command is list_ else command.__name__
+        app.command(name)(command)
+
+
+def submit(
+    scene: Annotated[str, typer.Argument(help="The scene file to render.", show_default=False)],
+    frames: Annotated[Optional[str], typer.Option("--frames", "-f", help="Frames: 1-100, 1-100x2 or 1,5,10-20.")] = None,
+    test_frame: Annotated[list[str], typer.Option("--test-frame", "-t", help="Render first, alone (repeatable or 1,50,100).")] = [],  # noqa: B006
+    priority: Annotated[str, typer.Option(help="high, default or low.")] = "default",
+    chunk: Annotated[int, typer.Option(help="Frames per render process.")] = 1,
+    timeout: Annotated[Optional[float], typer.Option(help="Longest a frame may render, in minutes.")] = None,
+    ram: Annotated[float, typer.Option(help="RAM the render needs, in GB.")] = 0,
+    gpus: Annotated[int, typer.Option(help="GPUs the render needs.")] = 0,
+    renderer: Annotated[Optional[str], typer.Option(help="blender, maya or unreal (default: from the file type).")] = None,
+    camera: Annotated[Optional[str], typer.Option(help="Render through this camera.")] = None,
+    layer: Annotated[list[str], typer.Option("--layer", help="Render only this layer (repeatable; default: every renderable one).")] = [],  # noqa: B006
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where the finished images go.")] = None,
+    user: Annotated[Optional[str], typer.Option(help="Submit as this user.")] = None,
+    stop_after_test: Annotated[bool, typer.Option("--stop-after-test", help="A failed test frame fails the task.")] = False,
+    hold_after_test: Annotated[bool, typer.Option("--hold-after-test", help="Hold the task after its test frames until `rfarm resume`.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Show progress until the task ends; exit 0 only if it succeeded.")] = False,
+    json: JsonOption = False,
+) -> int:
+    """Submit a scene for rendering.
+
+    Example: rfarm submit shot.blend --frames 1-100 --test-frame 50 --wait
+    """
+    from rfarm import submission
+
+    config = load(user=user, open_db=False)
+    request = submission.build_request(
+        scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
+        timeout_min=timeout, ram_gb=ram, gpus=gpus, renderer=renderer, camera=camera,
+        layers=layer, output_dir=str(output) if output else None,
+        stop_after_test=stop_after_test, hold_after_test=hold_after_test,
+    )
+    task_id = submission.submit(config, request)
+    if not json:
+        info(f"submitted task [bold]{task_id}[/bold]: {len(request.frames)} frames of {request.name}"
+             + (f", test frames {','.join(map(str, request.test_frames))}" if request.test_frames else ""))
+    if wait:
+        final = _wait(task_id, config.user, quiet=json)
+        if json:
+            print_json({"task_id": task_id, **_status_doc(final)})
+        return 0 if final.status == "done" else _failed(final)
+    if json:
+        print_json({"task_id": task_id, "status": "queued", "frames": len(request.frames),
+                    "test_frames": list(request.test_frames)})
+    else:
+        print(task_id)
+    return 0
+
+
+def status(
+    task: Annotated[Optional[str], typer.Argument(help="A task id (default: your tasks).", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """Show a task's frames, or a summary of your tasks.
+
+    Example: rfarm status 12 --json
+    """
+    from rfarm import scheduler
+
+    config = load(all_users=all_users)
+    while True:
+        if task is None:
+            infos = scheduler.list_tasks(user=config.user, all_users=all_users)
+            if json:
+                print_json([_status_doc(t, with_frames=False) for t in infos])
+            else:
+                _tasks_table(infos)
+        else:
+            one = scheduler.task_info(task, user=config.user, is_admin=all_users)
+            if json:
+                print_json(_status_doc(one))
+            else:
+                _frames_table(one)
+        if not watch:
+            return 0
+        time.sleep(2)
+
+
+def list_(
+    user: Annotated[Optional[str], typer.Option(help="Only this user's tasks (admins).")] = None,
+    status_: Annotated[list[str], typer.Option("--status", help="Only tasks in this state (repeatable).")] = [],  # noqa: B006
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """List tasks.
+
+    Example: rfarm list --status failed
+    """
+    from rfarm import scheduler
+    from rfarm.errors import UsageError
+
+    config = load(all_users=all_users)
+    if user and user != config.user and not config.is_admin:
+        raise UsageError(f"only admins may list another user's tasks; you are {config.user!r}")
+    infos = scheduler.list_tasks(user=user or config.user, all_users=all_users and not user, status=status_)
+    if json:
+        print_json([_status_doc(t, with_frames=False) for t in infos])
+    else:
+        _tasks_table(infos)
+    return 0
+
+
+def cancel(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Cancel a task: queued frames are dropped, running renders are killed.
+
+    Example: rfarm cancel 12
+    """
+    from rfarm import scheduler
+
+    config = load(all_users=all_users)
+    n = scheduler.cancel_task(task, user=config.user, is_admin=all_users)
+    _done({"task_id": int(task), "status": "cancelled", "frames_cancelled": n}, json, f"task {task} cancelled ({n} frames)")
+    return 0
+
+
+def pause(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Stop dispatching a task's frames (frames rendering now finish).
+
+    Example: rfarm pause 12
+    """
+    from rfarm import scheduler
+
+    config = load(all_users=all_users)
+    scheduler.pause_task(task, user=config.user, is_admin=all_users)
+    _done({"task_id": int(task), "status": "paused"}, json, f"task {task} paused")
+    return 0
+
+
+def resume(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Resume a paused or held task.
+
+    Example: rfarm resume 12
+    """
+    from rfarm import scheduler
+    from rfarm.farm import open_farm
+
+    config = load(all_users=all_users)
+    scheduler.resume_task(task, user=config.user, is_admin=all_users)
+    open_farm(config).queue.notify(int(task), count=4)
+    info_ = scheduler.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    _done({"task_id": int(task), "status": info_.status}, json, f"task {task} resumed")
+    return 0
+
+
+def retry(
+    task: TaskArg,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed frames, not cancelled ones.")] = False,
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """Queue a task's failed (and cancelled) frames again.
+
+    Example: rfarm retry 12 --failed
+    """
+    from rfarm import scheduler
+    from rfarm.farm import open_farm
+
+    config = load(all_users=all_users)
+    n = scheduler.retry_task(task, user=config.user, failed_only=failed, is_admin=all_users)
+    open_farm(config).queue.notify(int(task), count=min(n, 16))
+    _done({"task_id": int(task), "status": "queued", "frames_requeued": n}, json, f"task {task}: {n} frames queued again")
+    return 0
+
+
+def cleanup(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Remove a task's workspace; its records, logs and results stay.
+
+    Example: rfarm cleanup 12
+    """
+    from rfarm import scheduler, workspace
+
+    config = load(all_users=all_users)
+    one = scheduler.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    removed = workspace.remove_workspace(config, one.user, one.task_id)
+    _done({"task_id": one.task_id, "removed": removed}, json,
+          f"task {task}: workspace {'removed' if removed else 'already gone'}")
+    return 0
+
+
+def logs(
+    task: TaskArg,
+    frame: Annotated[Optional[int], typer.Option("--frame", help="Only this frame's log.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
+    all_users: AllOption = False,
+) -> int:
+    """Print the render logs of a task (or one frame).
+
+    Example: rfarm logs 12 --frame 50 -f
+    """
+    import sys
+
+    from rfarm import scheduler
+
+    config = load(all_users=all_users)
+    entries = scheduler.frame_log(task, frame, user=config.user, is_admin=all_users)
+    printed = False
+    for number, path in entries:
+        if path and Path(path).is_file():
+            if len(entries) > 1:
+                sys.stdout.write(f"==> frame {number} <==\n")
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                sys.stdout.write(fh.read())
+                printed = True
+                while follow:
+                    line = fh.readline()
+                    if line:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+                        continue
+                    one = scheduler.task_info(task, user=config.user, is_admin=all_users)
+                    if all(f.status not in ("queued", "running") for f in one.frames if f.frame == number):
+                        break
+                    time.sleep(0.5)
+    if not printed:
+        info("no log yet: the frame has not started rendering")
+    return 0
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _status_doc(t, *, with_frames: bool = True) -> dict:  # type: ignore[no-untyped-def]
+    doc = {
+        "task_id": t.task_id, "status": t.status, "user": t.user, "name": t.name, "scene": t.scene,
+        "renderer": t.renderer, "priority": t.priority, "frames_spec": t.frames_spec,
+        "created_at": t.created_at, "finished_at": t.finished_at, "counts": t.counts,
+    }
+    if with_frames:
+        doc["frames"] = [
+            {"frame": f.frame, "status": f.status, "attempts": f.attempts, "is_test": f.is_test,
+             "worker": f.worker, "error": f.error, "started_at": f.started_at,
+             "finished_at": f.finished_at, "outputs": f.outputs, "progress": f.progress}
+            for f in t.frames
+        ]
+    return doc
+
+
+def _done(doc: dict, json: bool, message: str) -> None:  # type: ignore[type-arg]
+    if json:
+        print_json(doc)
+    else:
+        info(message)
+
+
+def _failed(final) -> int:  # type: ignore[no-untyped-def]
+    from rfarm.errors import JobFailed
+
+    failed = [f for f in final.frames if f.status == "failed"]
+    detail = f": frame {failed[0].frame}: {failed[0].error}" if failed else ""
+    raise JobFailed(f"task {final.task_id} ended {final.status}{detail}")
+
+
+def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rfarm import scheduler
+
+    ended = ("done", "failed", "cancelled")
+    with Progress(
+        TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
+    ) as bar:
+        one = scheduler.task_info(task_id, user=user)
+        handle = bar.add_task("", total=len(one.frames), tid=task_id, state=one.status)
+        while True:
+            one = scheduler.task_info(task_id, user=user)
+            done = sum(1 for f in one.frames if f.status in ended)
+            running = sum(f.progress / 100 for f in one.frames if f.status == "running")
+            bar.update(handle, completed=done + running, state=one.status)
+            if one.status in ended:
+                bar.update(handle, completed=done)
+                return one
+            time.sleep(0.5)
+
+
+def _tasks_table(infos) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table("task", "user", "status", "scene", "priority", "done", "running", "queued", "failed", "created")
+    for t in infos:
+        c = t.counts
+        table.add_row(str(t.task_id), t.user, f"[{STATUS_STYLE.get(t.status, 'white')}]{t.status}", t.name,
+                      t.priority, str(c["done"]), str(c["running"]), str(c["queued"]),
+                      str(c["failed"]), t.created_at[:19].replace("T", " "))
+    out_console().print(table)
+
+
+def _frames_table(t) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table("frame", "status", "progress", "attempts", "worker", "error", title=
+                  f"task {t.task_id} {t.name}: {t.status}")
+    for f in t.frames:
+        label = f"{f.frame}{' (test)' if f.is_test else ''}"
+        table.add_row(label, f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}", f"{f.progress:.0f}%",
+                      str(f.attempts), f.worker or "", (f.error or "")[:80])
+    out_console().print(table)

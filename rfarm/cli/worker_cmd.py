@@ -1,0 +1,42 @@
+"""``rfarm worker``: run a render node."""
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Annotated, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+
+
+def worker(
+    name: Annotated[Optional[str], typer.Option(help="This node's name (default: the host name).")] = None,
+    burst: Annotated[bool, typer.Option("--burst", help="Exit 0 when nothing claimable is left.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every claim and render.")] = False,
+) -> int:
+    """Claim and render frames until stopped (Ctrl+C or SIGTERM release the current frame).
+
+    Example: rfarm worker --name node01
+    """
+    from rich.logging import RichHandler
+
+    from rfarm.cli.options import load
+    from rfarm.cli.output import err_console
+    from rfarm.worker import Worker
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+        handlers=[RichHandler(console=err_console(), show_path=False)],
+    )
+    config = load()
+    node = Worker(config, name=name, burst=burst)
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
+        if sig is not None:
+            signal.signal(sig, lambda *_: node.stop())
+    err_console().print(f"worker {node.name}: rendering from {config.database}", soft_wrap=True)
+    rendered = node.run()
+    err_console().print(f"worker {node.name}: stopped after {rendered} renders")
+    return 0

@@ -1,0 +1,38 @@
+"""One open farm: the database and the queue a configuration names, opened once per process."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from peewee import Database
+
+from rfarm.config import Config
+from rfarm.db import open_database
+from rfarm.queue import Queue
+
+
+@dataclass
+class Farm:
+    config: Config
+    db: Database
+
+    @cached_property
+    def queue(self) -> Queue:
+        return Queue(self.config.queue, secret=self.config.queue_secret)
+
+
+_current: Farm | None = None
+
+
+def open_farm(config: Config) -> Farm:
+    """The database (created or upgraded on first use) and queue for ``config``.
+
+    The models are bound to one database per process: opening another
+    configuration's farm rebinds them.
+    """
+    global _current
+    same = _current is not None and (_current.config.database, _current.config.queue) == (config.database, config.queue)
+    if not same:
+        _current = Farm(config, open_database(config.database))
+    assert _current is not None
+    return _current

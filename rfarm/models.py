@@ -1,0 +1,149 @@
+"""The peewee models: rows only, no logic. :mod:`rfarm.scheduler` changes frame states."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every row stores."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class JSONField(TextField):
+    """A JSON document stored as text (portable across SQLite and PostgreSQL)."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaInfo(BaseModel):
+    """One row per fact about the schema; ``version`` is the one that matters."""
+
+    key = CharField(primary_key=True)
+    value = TextField()
+
+
+class User(BaseModel):
+    name = CharField(unique=True)
+    unionid = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class HardwareConfig(BaseModel):
+    name = CharField(unique=True)
+    ram_gb = FloatField(default=0)
+    gpus = IntegerField(default=0)
+    gpu_memory_gb = FloatField(default=0)
+    tags = JSONField(default=list)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Node(BaseModel):
+    name = CharField(unique=True)
+    hostname = CharField(default="")
+    os = CharField(default="")
+    pid = IntegerField(default=0)
+    cpu_count = IntegerField(default=0)
+    ram_gb = FloatField(default=0)
+    gpus = IntegerField(default=0)
+    gpu_memory_gb = FloatField(default=0)
+    tags = JSONField(default=list)
+    renderers = JSONField(default=dict)
+    version = CharField(default="")
+    is_enabled = BooleanField(default=True)
+    state = CharField(default="idle")
+    registered_at = DateTimeField(default=utcnow)
+    last_seen = DateTimeField(default=utcnow)
+
+
+class Task(BaseModel):
+    user = ForeignKeyField(User, backref="tasks", on_delete="CASCADE")
+    name = CharField(default="")
+    scene = TextField()
+    renderer = CharField()
+    status = CharField(default="queued", index=True)
+    priority = IntegerField(default=1)
+    frames_spec = TextField(default="")
+    camera = CharField(null=True)
+    layers = JSONField(default=list)
+    output_dir = TextField(null=True)
+    chunk_size = IntegerField(default=1)
+    timeout_s = IntegerField(null=True)
+    ram_gb = FloatField(default=0)
+    gpus = IntegerField(default=0)
+    max_attempts = IntegerField(default=3)
+    max_lost_leases = IntegerField(default=5)
+    stop_after_test = BooleanField(default=False)
+    hold_after_test = BooleanField(default=False)
+    options = JSONField(default=dict)
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+
+
+class Frame(BaseModel):
+    task = ForeignKeyField(Task, backref="frames", on_delete="CASCADE")
+    number = IntegerField()
+    chunk = IntegerField()
+    is_test = BooleanField(default=False)
+    #: False while the frame waits behind its task's test frames
+    is_released = BooleanField(default=True)
+    #: claim order: lower first (priority * 2, test frames one ahead)
+    rank = IntegerField()
+    status = CharField(default="queued")
+    attempts = IntegerField(default=0)
+    failures = IntegerField(default=0)
+    lost_leases = IntegerField(default=0)
+    worker = CharField(null=True)
+    lease_token = CharField(null=True)
+    lease_until = DateTimeField(null=True)
+    is_cancel_requested = BooleanField(default=False)
+    progress = FloatField(default=0)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    error = TextField(null=True)
+    outputs = JSONField(default=list)
+    log_path = TextField(null=True)
+
+    class Meta:
+        indexes = (
+            (("task", "number"), True),
+            (("status", "is_released", "rank", "task", "chunk"), False),
+            (("status", "lease_until"), False),
+        )
+
+
+class Event(BaseModel):
+    task = ForeignKeyField(Task, null=True, backref="events", on_delete="CASCADE")
+    frame = ForeignKeyField(Frame, null=True, on_delete="CASCADE")
+    kind = CharField()
+    node = CharField(null=True)
+    message = TextField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+MODELS: tuple[type[BaseModel], ...] = (SchemaInfo, User, HardwareConfig, Node, Task, Frame, Event)

@@ -1,0 +1,651 @@
+"""Every task and frame state transition, in one place.
+
+The database is the truth. Each change is a conditional UPDATE inside one
+transaction (``BEGIN IMMEDIATE`` on SQLite; ``FOR UPDATE SKIP LOCKED`` claims
+on PostgreSQL), and every write for a running frame carries its lease token,
+so a worker that lost its lease can never mark a frame done.
+
+Frame states: queued → running → done | failed | cancelled, with running →
+queued when a render fails with attempts left or a lease expires. Frames held
+back behind test frames stay ``queued`` with ``is_released`` false.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import fn
+
+from rfarm.db import is_postgres
+from rfarm.errors import NotFoundError, StateError, UsageError
+from rfarm.frames import chunk_frames
+from rfarm.models import Event, Frame, Task, User, database, utcnow
+
+PRIORITIES = {"high": 0, "default": 1, "low": 2}
+PRIORITY_NAMES = {v: k for k, v in PRIORITIES.items()}
+
+TASK_STATES = ("queued", "rendering", "held", "paused", "done", "failed", "cancelled")
+FRAME_STATES = ("queued", "running", "done", "failed", "cancelled")
+TERMINAL = ("done", "failed", "cancelled")
+#: task states in which frames may be claimed
+CLAIMABLE = ("queued", "rendering")
+
+TRANSITIONS: dict[str, set[str]] = {
+    "queued": {"running", "cancelled"},
+    "running": {"done", "failed", "queued", "cancelled"},
+    "failed": {"queued"},
+    "cancelled": {"queued"},
+    "done": set(),
+}
+
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    """What a new task renders and how; built by :mod:`rfarm.submission`."""
+
+    scene: str
+    renderer: str
+    frames: Sequence[int]
+    test_frames: Sequence[int] = ()
+    priority: str = "default"
+    chunk_size: int = 1
+    timeout_s: int | None = None
+    ram_gb: float = 0
+    gpus: int = 0
+    camera: str | None = None
+    layers: Sequence[str] = ()
+    output_dir: str | None = None
+    stop_after_test: bool = False
+    hold_after_test: bool = False
+    name: str = ""
+    frames_spec: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Attempts a frame gets before it fails."""
+
+    max_attempts: int = 3
+    max_lost_leases: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCaps:
+    """What a node offers; a frame is claimed only where its task's needs fit."""
+
+    ram_gb: float = float("inf")
+    gpus: int = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFrame:
+    id: int
+    number: int
+    is_test: bool
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Frames one worker won, rendered by one process under one lease token."""
+
+    token: str
+    task_id: int
+    user: str
+    scene: str
+    renderer: str
+    camera: str | None
+    layers: tuple[str, ...]
+    output_dir: str | None
+    timeout_s: int | None
+    options: dict[str, Any]
+    frames: tuple[ClaimedFrame, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    frame: int
+    status: str
+    attempts: int
+    is_test: bool
+    worker: str | None
+    error: str | None
+    started_at: str | None
+    finished_at: str | None
+    outputs: list[str]
+    progress: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    task_id: int
+    status: str
+    user: str
+    name: str
+    scene: str
+    renderer: str
+    priority: str
+    frames_spec: str
+    created_at: str
+    finished_at: str | None
+    counts: dict[str, int]
+    frames: list[FrameInfo] = field(default_factory=list)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored naive-UTC datetime as ISO 8601 with microseconds and ``+00:00``."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="microseconds") + "+00:00"
+
+
+# -- users ------------------------------------------------------------------
+
+
+def get_user(name: str) -> User:
+    """The user called ``name``, created on first use."""
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        with database.atomic():
+            User.insert(name=name, unionid=uuid.uuid4().hex).on_conflict_ignore().execute()
+        user = User.get(User.name == name)
+    return user
+
+
+def _owned_task(task_id: int | str, user: str, *, is_admin: bool = False) -> Task:
+    """The task, if ``user`` may see it (admins see all); else NotFoundError."""
+    try:
+        tid = int(task_id)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"no task {task_id!r}: task ids are numbers") from None
+    query = Task.select(Task, User).join(User).where(Task.id == tid)
+    if not is_admin:
+        query = query.where(User.name == user)
+    task = query.first()
+    if task is None:
+        raise NotFoundError(f"no task {tid} for user {user!r}")
+    return task
+
+
+# -- submit -----------------------------------------------------------------
+
+
+def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now: datetime | None = None) -> int:
+    """Record a task and its frames in one transaction; returns the task id."""
+    if request.priority not in PRIORITIES:
+        raise UsageError(f"unknown priority {request.priority!r}: use high, default or low")
+    if not request.frames:
+        raise UsageError("the task has no frames to render")
+    tests = list(dict.fromkeys(request.test_frames))
+    outside = sorted(set(tests) - set(request.frames))
+    if outside:
+        raise UsageError(f"test frame {outside[0]} is not in the frame range {request.frames_spec or ''}".rstrip())
+    now = now or utcnow()
+    owner = get_user(user)
+    priority = PRIORITIES[request.priority]
+    test_set = set(tests)
+    rest = [f for f in request.frames if f not in test_set]
+    with database.atomic():
+        task = Task.create(
+            user=owner,
+            name=request.name,
+            scene=request.scene,
+            renderer=request.renderer,
+            priority=priority,
+            frames_spec=request.frames_spec,
+            camera=request.camera,
+            layers=list(request.layers),
+            output_dir=request.output_dir,
+            chunk_size=request.chunk_size,
+            timeout_s=request.timeout_s,
+            ram_gb=request.ram_gb,
+            gpus=request.gpus,
+            max_attempts=limits.max_attempts,
+            max_lost_leases=limits.max_lost_leases,
+            stop_after_test=request.stop_after_test,
+            hold_after_test=request.hold_after_test,
+            options=dict(request.options),
+            created_at=now,
+        )
+        rows: list[tuple[Any, ...]] = []
+        # Test frames: one chunk each, claimed first at high priority.
+        for chunk, number in enumerate(tests):
+            rows.append((task.id, number, chunk, True, True, 0))
+        released = not tests
+        for offset, group in enumerate(chunk_frames(rest, request.chunk_size)):
+            for number in group:
+                rows.append((task.id, number, len(tests) + offset, False, released, priority * 2 + 1))
+        fields = [Frame.task, Frame.number, Frame.chunk, Frame.is_test, Frame.is_released, Frame.rank]
+        for i in range(0, len(rows), _BATCH):
+            Frame.insert_many(rows[i : i + _BATCH], fields=fields).execute()
+        _event(task.id, None, "submitted", f"{len(rows)} frames, {len(tests)} test frames", now=now)
+    return int(task.id)
+
+
+# -- claim and lease --------------------------------------------------------
+
+
+def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime | None = None) -> Claim | None:
+    """Atomically take the next chunk of frames for ``node``, or None."""
+    now = now or utcnow()
+    pg = is_postgres(database.obj)
+    with database.atomic():
+        cand = (
+            Frame.select(Frame.id, Frame.task, Frame.chunk)
+            .join(Task)
+            .where(
+                (Frame.status == "queued")
+                & (Frame.is_released == True)  # noqa: E712
+                & (Task.status.in_(CLAIMABLE))
+                & (Task.ram_gb <= caps.ram_gb)
+                & (Task.gpus <= caps.gpus)
+            )
+            .order_by(Frame.rank, Frame.task, Frame.chunk, Frame.number)
+            .limit(1)
+        )
+        if pg:
+            cand = cand.for_update(of=Frame, skip_locked=True)
+        head = cand.first()
+        if head is None:
+            return None
+        group = Frame.select(Frame.id).where(
+            (Frame.task == head.task_id)
+            & (Frame.chunk == head.chunk)
+            & (Frame.status == "queued")
+            & (Frame.is_released == True)  # noqa: E712
+        )
+        if pg:
+            group = group.for_update(skip_locked=True)
+        ids = [f.id for f in group]
+        token = uuid.uuid4().hex
+        won = (
+            Frame.update(
+                status="running",
+                worker=node,
+                lease_token=token,
+                lease_until=now + timedelta(seconds=lease_s),
+                attempts=Frame.attempts + 1,
+                started_at=now,
+                finished_at=None,
+                progress=0,
+                error=None,
+                is_cancel_requested=False,
+            )
+            .where((Frame.id.in_(ids)) & (Frame.status == "queued"))
+            .execute()
+        )
+        if won == 0:
+            return None
+        Task.update(status="rendering").where((Task.id == head.task_id) & (Task.status == "queued")).execute()
+        task = Task.select(Task, User).join(User).where(Task.id == head.task_id).get()
+        frames = list(
+            Frame.select(Frame.id, Frame.number, Frame.is_test, Frame.attempts)
+            .where(Frame.lease_token == token)
+            .order_by(Frame.number)
+        )
+        _event(task.id, None, "claimed", ",".join(str(f.number) for f in frames), node=node, now=now)
+    return Claim(
+        token=token,
+        task_id=task.id,
+        user=task.user.name,
+        scene=task.scene,
+        renderer=task.renderer,
+        camera=task.camera,
+        layers=tuple(task.layers or ()),
+        output_dir=task.output_dir,
+        timeout_s=task.timeout_s,
+        options=dict(task.options or {}),
+        frames=tuple(ClaimedFrame(f.id, f.number, f.is_test, f.attempts) for f in frames),
+    )
+
+
+def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None, now: datetime | None = None) -> set[int]:
+    """Extend the lease on the frames ``token`` still holds; returns their ids.
+
+    A frame missing from the answer was cancelled or lost its lease: its
+    render must stop.
+    """
+    now = now or utcnow()
+    held = held_frames(token)
+    if not held:
+        return set()
+    with database.atomic():
+        Frame.update(lease_until=now + timedelta(seconds=lease_s)).where(
+            (Frame.lease_token == token) & (Frame.status == "running")
+        ).execute()
+        for number, pct in (progress or {}).items():
+            Frame.update(progress=pct).where(
+                (Frame.lease_token == token) & (Frame.status == "running") & (Frame.number == number)
+            ).execute()
+    return held_frames(token)
+
+
+def held_frames(token: str) -> set[int]:
+    """The ids of the frames ``token`` still holds (one cheap read)."""
+    return {f.id for f in Frame.select(Frame.id).where((Frame.lease_token == token) & (Frame.status == "running"))}
+
+
+def _transition(frame_id: int, token: str, new: str, **values: Any) -> Frame:
+    """Move a running frame held by ``token`` to ``new``; StateError if the lease is gone."""
+    assert new in TRANSITIONS["running"]
+    n = (
+        Frame.update(status=new, **values)
+        .where((Frame.id == frame_id) & (Frame.lease_token == token) & (Frame.status == "running"))
+        .execute()
+    )
+    if n != 1:
+        raise StateError(f"frame {frame_id} is no longer held by this worker")
+    return Frame.get_by_id(frame_id)
+
+
+def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path: str | None = None, now: datetime | None = None) -> None:
+    """Record a frame rendered; releases the task's other frames if it was its last test frame."""
+    now = now or utcnow()
+    with database.atomic():
+        frame = _transition(
+            frame_id, token, "done", outputs=list(outputs), finished_at=now, progress=100.0,
+            lease_until=None, log_path=log_path, error=None,
+        )
+        _event(frame.task_id, frame.id, "done", f"frame {frame.number}", node=frame.worker, now=now)
+        _after_frame(frame, now)
+
+
+def fail_frame(frame_id: int, token: str, *, error: str, log_path: str | None = None, now: datetime | None = None) -> str:
+    """Record a failed render: requeued while attempts remain, else failed. Returns the new state."""
+    now = now or utcnow()
+    with database.atomic():
+        frame = Frame.get_by_id(frame_id)
+        task = Task.get_by_id(frame.task_id)
+        new = "failed" if frame.failures + 1 >= task.max_attempts else "queued"
+        frame = _transition(
+            frame_id, token, new, failures=Frame.failures + 1, error=error[:2000], log_path=log_path,
+            lease_token=None, lease_until=None, finished_at=now if new == "failed" else None,
+        )
+        _event(frame.task_id, frame.id, "failed" if new == "failed" else "retry", error[:500], node=frame.worker, now=now)
+        _after_frame(frame, now)
+    return new
+
+
+def release_frames(token: str, *, now: datetime | None = None) -> int:
+    """Give back every frame ``token`` holds without using an attempt (a graceful stop)."""
+    now = now or utcnow()
+    with database.atomic():
+        frames = list(Frame.select().where((Frame.lease_token == token) & (Frame.status == "running")))
+        for frame in frames:
+            _transition(frame.id, token, "queued", lease_token=None, lease_until=None, worker=None, started_at=None)
+            _event(frame.task_id, frame.id, "released", f"frame {frame.number}", now=now)
+        for task_id in {f.task_id for f in frames}:
+            _refresh_task(task_id, now)
+    return len(frames)
+
+
+def requeue_expired(*, now: datetime | None = None) -> int:
+    """Put back every running frame whose lease has expired; returns how many.
+
+    A lost lease does not use up an attempt; a frame fails after its task's
+    ``max_lost_leases`` of them.
+    """
+    now = now or utcnow()
+    count = 0
+    with database.atomic():
+        expired = list(
+            Frame.select(Frame, Task.max_lost_leases)
+            .join(Task)
+            .where((Frame.status == "running") & (Frame.lease_until < now))
+        )
+        for frame in expired:
+            lost = frame.lost_leases + 1
+            new = "failed" if lost >= frame.task.max_lost_leases else "queued"
+            error = f"lease lost {lost} times (worker {frame.worker} stopped answering)"
+            n = (
+                Frame.update(
+                    status=new, lost_leases=lost, lease_token=None, lease_until=None,
+                    error=error if new == "failed" else frame.error,
+                    finished_at=now if new == "failed" else None,
+                )
+                .where((Frame.id == frame.id) & (Frame.lease_token == frame.lease_token) & (Frame.status == "running"))
+                .execute()
+            )
+            if n:
+                count += 1
+                _event(frame.task_id, frame.id, "lease_expired", f"frame {frame.number} from {frame.worker}", now=now)
+                _after_frame(Frame.get_by_id(frame.id), now)
+    return count
+
+
+# -- task outcome -----------------------------------------------------------
+
+
+def _after_frame(frame: Frame, now: datetime) -> None:
+    """Apply test-frame outcomes and refresh the task after ``frame`` changed."""
+    if frame.is_test and frame.status in TERMINAL:
+        _after_test_frames(frame.task_id, now)
+    _refresh_task(frame.task_id, now)
+
+
+def _after_test_frames(task_id: int, now: datetime) -> None:
+    task = Task.get_by_id(task_id)
+    tests = Counter(f.status for f in Frame.select(Frame.status).where((Frame.task == task_id) & (Frame.is_test == True)))  # noqa: E712
+    if any(s not in TERMINAL for s in tests):
+        return
+    held_back = (Frame.task == task_id) & (Frame.is_test == False) & (Frame.is_released == False)  # noqa: E712
+    if tests["failed"] and task.stop_after_test:
+        Frame.update(status="cancelled", finished_at=now, error="cancelled: a test frame failed").where(
+            held_back & (Frame.status == "queued")
+        ).execute()
+        Task.update(status="failed", finished_at=now).where(Task.id == task_id).execute()
+        _event(task_id, None, "test_failed", "test frame failed: task stopped", now=now)
+        return
+    Frame.update(is_released=True).where(held_back).execute()
+    if task.hold_after_test and task.status in CLAIMABLE:
+        Task.update(status="held").where(Task.id == task_id).execute()
+        _event(task_id, None, "held", "test frames finished: waiting for resume", now=now)
+    else:
+        _event(task_id, None, "released", "test frames finished", now=now)
+
+
+def _refresh_task(task_id: int, now: datetime) -> None:
+    """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
+    task = Task.get_by_id(task_id)
+    counts = Counter(
+        r.status for r in Frame.select(Frame.status).where(Frame.task == task_id)
+    )
+    open_frames = counts["queued"] + counts["running"]
+    if open_frames == 0:
+        if counts["failed"]:
+            new = "failed"
+        elif counts["cancelled"]:
+            new = "cancelled"
+        else:
+            new = "done"
+        if task.status == "cancelled" and new != "done":
+            new = "cancelled"
+    elif task.status in ("paused", "held", "cancelled", "failed"):
+        return
+    else:
+        new = "rendering" if counts["running"] or counts["done"] or counts["failed"] else "queued"
+    if new != task.status:
+        values: dict[str, Any] = {"status": new}
+        if new in TERMINAL:
+            values["finished_at"] = now
+        Task.update(**values).where(Task.id == task_id).execute()
+        if new in TERMINAL:
+            _event(task_id, None, new, f"task {new}", now=now)
+
+
+# -- control ----------------------------------------------------------------
+
+
+def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> int:
+    """Cancel every frame not yet finished; running renders see their lease gone."""
+    now = now or utcnow()
+    with database.atomic():
+        task = _owned_task(task_id, user, is_admin=is_admin)
+        if task.status in ("done", "failed", "cancelled"):
+            raise UsageError(f"task {task.id} is already {task.status}")
+        n = (
+            Frame.update(status="cancelled", lease_token=None, lease_until=None, finished_at=now, error="cancelled")
+            .where((Frame.task == task.id) & (Frame.status.in_(("queued", "running"))))
+            .execute()
+        )
+        Task.update(status="cancelled", finished_at=now).where(Task.id == task.id).execute()
+        _event(task.id, None, "cancelled", f"by {user}", now=now)
+    return int(n)
+
+
+def pause_task(task_id: int | str, *, user: str, is_admin: bool = False) -> None:
+    """Stop dispatching the task's frames; frames already rendering finish."""
+    with database.atomic():
+        task = _owned_task(task_id, user, is_admin=is_admin)
+        if task.status not in CLAIMABLE + ("held",):
+            raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
+        Task.update(status="paused").where(Task.id == task.id).execute()
+        _event(task.id, None, "paused", f"by {user}")
+
+
+def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
+    """Let a paused or held task's frames be claimed again."""
+    now = now or utcnow()
+    with database.atomic():
+        task = _owned_task(task_id, user, is_admin=is_admin)
+        if task.status not in ("paused", "held"):
+            raise UsageError(f"task {task.id} is {task.status}, not paused or held")
+        Task.update(status="queued").where(Task.id == task.id).execute()
+        _event(task.id, None, "resumed", f"by {user}", now=now)
+        _refresh_task(task.id, now)
+
+
+def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_admin: bool = False, now: datetime | None = None) -> int:
+    """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
+    now = now or utcnow()
+    states = ("failed",) if failed_only else ("failed", "cancelled")
+    with database.atomic():
+        task = _owned_task(task_id, user, is_admin=is_admin)
+        n = (
+            Frame.update(
+                status="queued", failures=0, lost_leases=0, error=None, finished_at=None,
+                lease_token=None, lease_until=None, worker=None, is_released=True,
+            )
+            .where((Frame.task == task.id) & (Frame.status.in_(states)))
+            .execute()
+        )
+        if n == 0:
+            raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
+        Task.update(status="queued", finished_at=None).where(Task.id == task.id).execute()
+        _event(task.id, None, "retried", f"{n} frames by {user}", now=now)
+        _refresh_task(task.id, now)
+    return int(n)
+
+
+# -- reading ----------------------------------------------------------------
+
+
+def task_info(task_id: int | str, *, user: str, is_admin: bool = False, with_frames: bool = True) -> TaskInfo:
+    task = _owned_task(task_id, user, is_admin=is_admin)
+    frames = list(Frame.select().where(Frame.task == task.id).order_by(Frame.is_test.desc(), Frame.number)) if with_frames else []
+    counts = _counts([task.id]).get(task.id, {})
+    return _info(task, counts, frames)
+
+
+def list_tasks(*, user: str, all_users: bool = False, status: Iterable[str] = (), limit: int = 200) -> list[TaskInfo]:
+    query = Task.select(Task, User).join(User)
+    if not all_users:
+        query = query.where(User.name == user)
+    statuses = list(status)
+    if statuses:
+        bad = [s for s in statuses if s not in TASK_STATES]
+        if bad:
+            raise UsageError(f"unknown task status {bad[0]!r}: use one of {', '.join(TASK_STATES)}")
+        query = query.where(Task.status.in_(statuses))
+    tasks = list(query.order_by(Task.id.desc()).limit(limit))
+    counts = _counts([t.id for t in tasks])
+    return [_info(t, counts.get(t.id, {}), []) for t in tasks]
+
+
+def frame_log(task_id: int | str, number: int | None, *, user: str, is_admin: bool = False) -> list[tuple[int, str | None]]:
+    """``(frame, log path)`` for the task's frames (or one frame)."""
+    task = _owned_task(task_id, user, is_admin=is_admin)
+    query = Frame.select(Frame.number, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
+    if number is not None:
+        query = query.where(Frame.number == number)
+        if not query.exists():
+            raise NotFoundError(f"task {task.id} has no frame {number}")
+    return [(f.number, f.log_path) for f in query]
+
+
+def set_log_path(frame_id: int, token: str, path: str) -> None:
+    Frame.update(log_path=path).where((Frame.id == frame_id) & (Frame.lease_token == token)).execute()
+
+
+def queued_count() -> int:
+    """Frames waiting to be claimed in claimable tasks."""
+    return (
+        Frame.select()
+        .join(Task)
+        .where((Frame.status == "queued") & (Frame.is_released == True) & Task.status.in_(CLAIMABLE))  # noqa: E712
+        .count()
+    )
+
+
+def _counts(task_ids: list[int]) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = {tid: {} for tid in task_ids}
+    if not task_ids:
+        return out
+    rows = (
+        Frame.select(Frame.task, Frame.status, fn.COUNT(Frame.id).alias("n"))
+        .where(Frame.task.in_(task_ids))
+        .group_by(Frame.task, Frame.status)
+        .tuples()
+    )
+    for tid, status, n in rows:
+        out[tid][status] = n
+    return out
+
+
+def _info(task: Task, counts: dict[str, int], frames: list[Frame]) -> TaskInfo:
+    return TaskInfo(
+        task_id=task.id,
+        status=task.status,
+        user=task.user.name,
+        name=task.name,
+        scene=task.scene,
+        renderer=task.renderer,
+        priority=PRIORITY_NAMES.get(task.priority, str(task.priority)),
+        frames_spec=task.frames_spec,
+        created_at=iso(task.created_at) or "",
+        finished_at=iso(task.finished_at),
+        counts={s: counts.get(s, 0) for s in FRAME_STATES},
+        frames=[
+            FrameInfo(
+                frame=f.number,
+                status=f.status,
+                attempts=f.attempts,
+                is_test=f.is_test,
+                worker=f.worker,
+                error=f.error,
+                started_at=iso(f.started_at),
+                finished_at=iso(f.finished_at),
+                outputs=list(f.outputs or []),
+                progress=f.progress,
+            )
+            for f in frames
+        ],
+    )
+
+
+def _event(task_id: int | None, frame_id: int | None, kind: str, message: str, *, node: str | None = None, now: datetime | None = None) -> None:
+    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, created_at=now or utcnow()).execute()
+
+
+__all__ = [
+    "Claim", "ClaimedFrame", "FrameInfo", "Limits", "NodeCaps", "SubmitRequest", "TaskInfo",
+    "cancel_task", "claim", "fail_frame", "finish_frame", "list_tasks", "pause_task", "release_frames",
+    "renew", "requeue_expired", "resume_task", "retry_task", "submit", "task_info",
+]

@@ -1,0 +1,95 @@
+"""Turning what a user asks for into a task: validate, default from the scene, record, wake workers."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rfarm import scheduler
+from rfarm.config import Config
+from rfarm.errors import UsageError
+from rfarm.frames import format_frames, parse_frame_list, parse_frames
+from rfarm.renderers import NAMES, renderer_for_scene
+
+
+def build_request(
+    scene: str,
+    *,
+    frames: str | None = None,
+    test_frames: Sequence[str] = (),
+    priority: str = "default",
+    chunk: int = 1,
+    timeout_min: float | None = None,
+    ram_gb: float = 0,
+    gpus: int = 0,
+    renderer: str | None = None,
+    camera: str | None = None,
+    layers: Sequence[str] = (),
+    output_dir: str | None = None,
+    stop_after_test: bool = False,
+    hold_after_test: bool = False,
+    scene_frames: Sequence[int] | None = None,
+    options: dict[str, Any] | None = None,
+) -> scheduler.SubmitRequest:
+    """A validated :class:`SubmitRequest`; raises UsageError naming the bad input.
+
+    ``scene_frames`` are the frames the scene itself says to render, used when
+    ``frames`` is not given.
+    """
+    path = Path(scene).expanduser()
+    if not path.is_file():
+        raise UsageError(f"scene file {scene} does not exist")
+    if priority not in scheduler.PRIORITIES:
+        raise UsageError(f"unknown priority {priority!r}: use high, default or low")
+    if renderer is not None and renderer not in NAMES:
+        raise UsageError(f"unknown renderer {renderer!r}: use one of {', '.join(NAMES)}")
+    if stop_after_test and hold_after_test:
+        raise UsageError("--stop-after-test and --hold-after-test cannot be combined")
+    if chunk < 1:
+        raise UsageError("--chunk must be at least 1")
+    if timeout_min is not None and timeout_min <= 0:
+        raise UsageError("--timeout must be a positive number of minutes")
+    if ram_gb < 0 or gpus < 0:
+        raise UsageError("--ram and --gpus cannot be negative")
+    if frames is not None:
+        frame_list = parse_frames(frames)
+    elif scene_frames:
+        frame_list = list(scene_frames)
+    else:
+        raise UsageError("no frame range: pass --frames (e.g. --frames 1-100)")
+    tests = parse_frame_list(test_frames)
+    if stop_after_test and not tests or hold_after_test and not tests:
+        raise UsageError("--stop-after-test and --hold-after-test need --test-frame")
+    return scheduler.SubmitRequest(
+        scene=str(path.resolve()),
+        renderer=renderer or renderer_for_scene(str(path)),
+        frames=frame_list,
+        test_frames=tests,
+        priority=priority,
+        chunk_size=chunk,
+        timeout_s=int(timeout_min * 60) if timeout_min else None,
+        ram_gb=ram_gb,
+        gpus=gpus,
+        camera=camera,
+        layers=tuple(layers),
+        output_dir=os.path.abspath(output_dir) if output_dir else None,
+        stop_after_test=stop_after_test,
+        hold_after_test=hold_after_test,
+        name=path.name,
+        frames_spec=frames or format_frames(frame_list),
+        options=options or {},
+    )
+
+
+def submit(config: Config, request: scheduler.SubmitRequest) -> int:
+    """Record the task and ring the workers; returns the task id."""
+    from rfarm.farm import open_farm
+
+    farm = open_farm(config)
+    limits = scheduler.Limits(config.max_attempts, config.max_lost_leases)
+    task_id = scheduler.submit(request, user=config.user, limits=limits)
+    chunks = len(request.test_frames) or -(-len(request.frames) // request.chunk_size)
+    priority = 0 if request.test_frames else scheduler.PRIORITIES[request.priority]
+    farm.queue.notify(task_id, priority=priority, count=min(chunks, 16))
+    return task_id

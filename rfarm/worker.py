@@ -1,0 +1,291 @@
+"""The render-node loop: claim frames, hold their lease, render, report.
+
+One :class:`Worker` renders one chunk at a time. While a render runs, a
+lease thread checks every second that the frames are still held (a cancel
+takes them away), renews the lease every ``max(1, lease/4)`` seconds and
+enforces the frame timeout; when the lease is gone it kills the render's
+process tree. The render itself runs under :mod:`rfarm.process`, so it dies
+with the worker even when the worker is killed outright.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from rfarm import __version__, scheduler, workspace
+from rfarm.config import Config
+from rfarm.errors import RfarmError, StateError
+from rfarm.models import Node, utcnow
+from rfarm.process import RenderProcess
+from rfarm.farm import open_farm
+from rfarm.queue import Queue
+from rfarm.renderers import get_renderer
+from rfarm.renderers.base import Renderer, RenderJob
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 2.0
+
+
+@dataclass
+class _Run:
+    """What one render process has said so far."""
+
+    claim: scheduler.Claim
+    job: RenderJob
+    attempt: Path
+    pending: dict[int, scheduler.ClaimedFrame]
+    current: int
+    frame_started: float
+    outputs: dict[int, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    progress: dict[int, float] = field(default_factory=dict)
+    logs: dict[int, IO[str]] = field(default_factory=dict)
+    stop_reason: str | None = None
+    lost: bool = False
+
+
+class Worker:
+    """Claims and renders frames until stopped (or, with ``burst``, until nothing is left)."""
+
+    def __init__(self, config: Config, *, name: str | None = None, burst: bool = False, queue: Queue | None = None) -> None:
+        self.config = config
+        self.name = name or socket.gethostname()
+        self.burst = burst
+        self.queue = queue or open_farm(config).queue
+        self.lease_s = int(config.lease_seconds)
+        self.renew_s = max(1.0, self.lease_s / 4)
+        self.stopping = threading.Event()
+        self._process: RenderProcess | None = None
+        self._renderers: dict[str, Renderer] = {}
+        self.rendered = 0
+
+    # -- loop ---------------------------------------------------------------
+
+    def run(self) -> int:
+        """Render until stopped; returns the number of chunks rendered."""
+        self._register()
+        last_reap = 0.0
+        try:
+            while not self.stopping.is_set():
+                if time.monotonic() - last_reap >= IDLE_POLL_S:
+                    scheduler.requeue_expired()
+                    last_reap = time.monotonic()
+                claim = scheduler.claim(self.name, lease_s=self.lease_s)
+                if claim is not None:
+                    self._set_state(f"rendering task {claim.task_id} frames {_frames(claim)}")
+                    self.render(claim)
+                    self._set_state("idle")
+                    continue
+                if self.burst:
+                    scheduler.requeue_expired()
+                    last_reap = time.monotonic()
+                    claim = scheduler.claim(self.name, lease_s=self.lease_s)
+                    if claim is None:
+                        break
+                    self.render(claim)
+                    continue
+                self._heartbeat()
+                self.queue.wait(IDLE_POLL_S)
+        finally:
+            self._set_state("offline")
+        return self.rendered
+
+    def stop(self) -> None:
+        """Stop soon: the current render is killed and its frames go back to the queue."""
+        self.stopping.set()
+
+    # -- one render ---------------------------------------------------------
+
+    def render(self, claim: scheduler.Claim) -> None:
+        """Render the claimed frames and record each outcome."""
+        frames = claim.frames
+        attempt = workspace.attempt_dir(self.config, claim.user, claim.task_id, frames[0].number, claim.token)
+        opts = claim.options
+        job = RenderJob(
+            scene=claim.scene,
+            frames=tuple(f.number for f in frames),
+            output_dir=str(attempt),
+            camera=claim.camera,
+            layers=claim.layers,
+            width=opts.get("width"),
+            height=opts.get("height"),
+            project_dir=opts.get("project_dir"),
+            options={k: str(v) for k, v in opts.items() if isinstance(v, str)},
+        )
+        run = _Run(claim, job, attempt, {f.number: f for f in frames}, frames[0].number, time.monotonic())
+        try:
+            renderer = self._renderer(claim.renderer)
+            check = getattr(renderer, "check_scene", None)
+            if not Path(claim.scene).is_file():
+                raise RfarmError(f"scene file {claim.scene} is not readable on node {self.name}")
+            if check is not None:
+                check(Path(claim.scene))
+            argv = renderer.build_command(job)
+        except RfarmError as exc:
+            self._fail_all(run, str(exc))
+            return
+        self._log(run, run.current, f"$ {' '.join(argv)}\n")
+        proc = RenderProcess(argv, cwd=attempt)
+        self._process = proc
+        guard = threading.Thread(target=self._guard, args=(run, proc), daemon=True)
+        guard.start()
+        try:
+            for line in proc.lines():
+                self._log(run, run.current, line + "\n")
+                event = renderer.parse_line(line)
+                if event is None:
+                    continue
+                if event.frame is not None and event.frame in run.pending and event.frame != run.current:
+                    run.current, run.frame_started = event.frame, time.monotonic()
+                if event.percent is not None and event.frame is not None:
+                    run.progress[event.frame] = event.percent
+                if event.output:
+                    run.outputs.setdefault(event.frame if event.frame is not None else run.current, []).append(event.output)
+                if event.error:
+                    run.errors.append(event.error)
+                if event.frame_done and event.frame in run.pending and not run.stop_reason:
+                    self._finish(run, renderer, event.frame)
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill_tree()
+            self._process = None
+            run.stop_reason = run.stop_reason or "finished"
+            guard.join()
+            self._settle(run, renderer, proc.poll())
+            for fh in run.logs.values():
+                fh.close()
+        self.rendered += 1
+        log.info("task %s frames %s: exit %s", claim.task_id, _frames(claim), code)
+
+    def _settle(self, run: _Run, renderer: Renderer, code: int | None) -> None:
+        """Record the frames the render did not finish one by one."""
+        token = run.claim.token
+        if run.lost:
+            return  # cancelled or reaped: the frames are no longer ours
+        if self.stopping.is_set() and run.stop_reason == "stopping":
+            scheduler.release_frames(token)
+            return
+        for number in list(run.pending):
+            if run.stop_reason not in (None, "finished"):
+                self._fail(run, number, run.stop_reason)
+            elif code == 0:
+                self._finish(run, renderer, number)
+            else:
+                self._fail(run, number, renderer.check_exit(code if code is not None else -1, run.errors) or "render failed")
+
+    def _finish(self, run: _Run, renderer: Renderer, number: int) -> None:
+        frame = run.pending.pop(number)
+        files = renderer.frame_outputs(run.job, number, run.outputs.get(number, []))
+        missing = [str(p) for p in files if not p.is_file() or p.stat().st_size == 0]
+        if not files or missing:
+            what = f"output {missing[0]} is missing or empty" if missing else "the render wrote no image"
+            self._fail(run, number, f"frame {number}: {what}", frame=frame)
+            return
+        dest = workspace.results_dir(self.config, run.claim.user, run.claim.task_id, run.claim.output_dir)
+        try:
+            kept = workspace.keep_outputs(files, run.attempt, dest)
+            scheduler.finish_frame(frame.id, run.claim.token, outputs=kept, log_path=self._log_name(run, number))
+        except StateError:
+            log.warning("frame %s of task %s was taken away before it finished", number, run.claim.task_id)
+        except OSError as exc:
+            self._fail(run, number, f"cannot keep the output of frame {number}: {exc}", frame=frame)
+
+    def _fail(self, run: _Run, number: int, error: str, *, frame: scheduler.ClaimedFrame | None = None) -> None:
+        frame = frame or run.pending.pop(number)
+        self._log(run, number, f"rfarm: frame {number} failed: {error}\n")
+        try:
+            scheduler.fail_frame(frame.id, run.claim.token, error=error, log_path=self._log_name(run, number))
+        except StateError:
+            pass
+
+    def _fail_all(self, run: _Run, error: str) -> None:
+        for number in list(run.pending):
+            self._fail(run, number, error)
+        for fh in run.logs.values():
+            fh.close()
+
+    def _guard(self, run: _Run, proc: RenderProcess) -> None:
+        """Watch the lease, the timeout and the stop flag while ``proc`` runs."""
+        token = run.claim.token
+        ids = {f.id for f in run.claim.frames}
+        timeout_s = run.claim.timeout_s
+        next_renew = time.monotonic() + self.renew_s
+        while run.stop_reason is None:
+            time.sleep(0.25 if self.stopping.is_set() else 1.0)
+            if run.stop_reason is not None:
+                break
+            reason = None
+            try:
+                if time.monotonic() >= next_renew:
+                    held = scheduler.renew(token, lease_s=self.lease_s, progress=dict(run.progress))
+                    next_renew = time.monotonic() + self.renew_s
+                    self._heartbeat()
+                else:
+                    held = scheduler.held_frames(token)
+            except Exception as exc:  # the database is unreachable: keep trying until the lease runs out
+                log.warning("lease check failed: %s", exc)
+                continue
+            pending_ids = {f.id for f in run.pending.values()}
+            if pending_ids - held and ids:
+                run.lost = True
+                reason = "lease lost or task cancelled"
+            elif self.stopping.is_set():
+                reason = "stopping"
+            elif timeout_s and time.monotonic() - run.frame_started > timeout_s:
+                reason = f"frame {run.current} rendered longer than the {timeout_s // 60} min timeout"
+            if reason:
+                run.stop_reason = reason
+                log.info("stopping render of task %s: %s", run.claim.task_id, reason)
+                proc.kill_tree()
+                return
+
+    # -- helpers ------------------------------------------------------------
+
+    def _renderer(self, name: str) -> Renderer:
+        if name not in self._renderers:
+            self._renderers[name] = get_renderer(name, self.config)
+        return self._renderers[name]
+
+    def _log_name(self, run: _Run, number: int) -> str:
+        attempt = next((f.attempt for f in run.claim.frames if f.number == number), 1)
+        return str(workspace.frame_log_path(self.config, run.claim.task_id, number, attempt))
+
+    def _log(self, run: _Run, number: int, text: str) -> None:
+        fh = run.logs.get(number)
+        if fh is None:
+            path = Path(self._log_name(run, number))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = run.logs[number] = open(path, "a", encoding="utf-8", buffering=1)
+            frame = next(f for f in run.claim.frames if f.number == number)
+            scheduler.set_log_path(frame.id, run.claim.token, str(path))
+        fh.write(text)
+
+    def _register(self) -> None:
+        now = utcnow()
+        values = dict(
+            hostname=socket.gethostname(), os=platform.system(), pid=os.getpid(),
+            cpu_count=os.cpu_count() or 0, version=__version__, state="idle", last_seen=now,
+        )
+        if Node.update(**values).where(Node.name == self.name).execute() == 0:
+            Node.insert(name=self.name, **values).on_conflict_ignore().execute()
+
+    def _heartbeat(self) -> None:
+        Node.update(last_seen=utcnow()).where(Node.name == self.name).execute()
+
+    def _set_state(self, state: str) -> None:
+        Node.update(state=state, last_seen=utcnow()).where(Node.name == self.name).execute()
+
+
+def _frames(claim: scheduler.Claim) -> str:
+    from rfarm.frames import format_frames
+
+    return format_frames([f.number for f in claim.frames])
