@@ -50,6 +50,16 @@ class _Run:
     logs: dict[int, IO[str]] = field(default_factory=dict)
     stop_reason: str | None = None
     lost: bool = False
+    ended: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stop(self, reason: str) -> bool:
+        """Record why the render ends; only the first reason counts."""
+        with self._lock:
+            if self.stop_reason is not None:
+                return False
+            self.stop_reason = reason
+            return True
 
 
 class Worker:
@@ -151,14 +161,15 @@ class Worker:
                     run.outputs.setdefault(event.frame if event.frame is not None else run.current, []).append(event.output)
                 if event.error:
                     run.errors.append(event.error)
-                if event.frame_done and event.frame in run.pending and not run.stop_reason:
+                if event.frame_done and event.frame in run.pending and run.stop_reason is None:
                     self._finish(run, renderer, event.frame)
             code = proc.wait()
         finally:
             if proc.poll() is None:
                 proc.kill_tree()
             self._process = None
-            run.stop_reason = run.stop_reason or "finished"
+            run.stop("finished")
+            run.ended.set()
             guard.join()
             self._settle(run, renderer, proc.poll())
             for fh in run.logs.values():
@@ -216,13 +227,9 @@ class Worker:
     def _guard(self, run: _Run, proc: RenderProcess) -> None:
         """Watch the lease, the timeout and the stop flag while ``proc`` runs."""
         token = run.claim.token
-        ids = {f.id for f in run.claim.frames}
         timeout_s = run.claim.timeout_s
         next_renew = time.monotonic() + self.renew_s
-        while run.stop_reason is None:
-            time.sleep(0.25 if self.stopping.is_set() else 1.0)
-            if run.stop_reason is not None:
-                break
+        while not run.ended.wait(0.25 if self.stopping.is_set() else 1.0):
             reason = None
             try:
                 if time.monotonic() >= next_renew:
@@ -234,16 +241,15 @@ class Worker:
             except Exception as exc:  # the database is unreachable: keep trying until the lease runs out
                 log.warning("lease check failed: %s", exc)
                 continue
-            pending_ids = {f.id for f in run.pending.values()}
-            if pending_ids - held and ids:
-                run.lost = True
+            lost = bool({f.id for f in list(run.pending.values())} - held)
+            if lost:
                 reason = "lease lost or task cancelled"
             elif self.stopping.is_set():
                 reason = "stopping"
             elif timeout_s and time.monotonic() - run.frame_started > timeout_s:
-                reason = f"frame {run.current} rendered longer than the {timeout_s // 60} min timeout"
-            if reason:
-                run.stop_reason = reason
+                reason = f"frame {run.current} rendered longer than the {timeout_s / 60:g} min timeout"
+            if reason and run.stop(reason):
+                run.lost = lost
                 log.info("stopping render of task %s: %s", run.claim.task_id, reason)
                 proc.kill_tree()
                 return
