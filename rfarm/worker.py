@@ -22,7 +22,9 @@ from typing import IO
 from rfarm import __version__, scheduler, workspace
 from rfarm.config import Config
 from rfarm.errors import RfarmError, StateError
-from rfarm.models import Node, utcnow
+from peewee import PeeweeException
+
+from rfarm.models import Node, database, utcnow
 from rfarm.process import RenderProcess
 from rfarm.farm import open_farm
 from rfarm.queue import Queue
@@ -76,37 +78,46 @@ class Worker:
         self._process: RenderProcess | None = None
         self._renderers: dict[str, Renderer] = {}
         self.rendered = 0
+        self._last_reap = 0.0
 
     # -- loop ---------------------------------------------------------------
 
     def run(self) -> int:
         """Render until stopped; returns the number of chunks rendered."""
         self._register()
-        last_reap = 0.0
         try:
             while not self.stopping.is_set():
-                if time.monotonic() - last_reap >= IDLE_POLL_S:
-                    scheduler.requeue_expired()
-                    last_reap = time.monotonic()
-                claim = scheduler.claim(self.name, lease_s=self.lease_s)
-                if claim is not None:
-                    self._set_state(f"rendering task {claim.task_id} frames {_frames(claim)}")
-                    self.render(claim)
-                    self._set_state("idle")
-                    continue
-                if self.burst:
-                    scheduler.requeue_expired()
-                    last_reap = time.monotonic()
-                    claim = scheduler.claim(self.name, lease_s=self.lease_s)
-                    if claim is None:
+                try:
+                    if not self._step():
                         break
-                    self.render(claim)
-                    continue
-                self._heartbeat()
-                self.queue.wait(IDLE_POLL_S)
+                except PeeweeException as exc:  # the database went away: wait and reconnect
+                    log.warning("database error: %s; retrying in %.0f s", exc, IDLE_POLL_S)
+                    if not database.is_closed():
+                        database.close()
+                    self.stopping.wait(IDLE_POLL_S)
         finally:
-            self._set_state("offline")
+            try:
+                self._set_state("offline")
+            except PeeweeException:
+                pass
         return self.rendered
+
+    def _step(self) -> bool:
+        """Claim and render once, or wait for work; False when a burst worker is done."""
+        if time.monotonic() - self._last_reap >= IDLE_POLL_S or self.burst:
+            scheduler.requeue_expired()
+            self._last_reap = time.monotonic()
+        claim = scheduler.claim(self.name, lease_s=self.lease_s)
+        if claim is None:
+            if self.burst:
+                return False
+            self._heartbeat()
+            self.queue.wait(IDLE_POLL_S)
+            return True
+        self._set_state(f"rendering task {claim.task_id} frames {_frames(claim)}")
+        self.render(claim)
+        self._set_state("idle")
+        return True
 
     def stop(self) -> None:
         """Stop soon: the current render is killed and its frames go back to the queue."""
@@ -149,12 +160,12 @@ class Worker:
         guard.start()
         try:
             for line in proc.lines():
-                self._log(run, run.current, line + "\n")
                 event = renderer.parse_line(line)
+                if event is not None and event.frame in run.pending and event.frame != run.current:
+                    run.current, run.frame_started = event.frame, time.monotonic()
+                self._log(run, run.current, line + "\n")
                 if event is None:
                     continue
-                if event.frame is not None and event.frame in run.pending and event.frame != run.current:
-                    run.current, run.frame_started = event.frame, time.monotonic()
                 if event.percent is not None and event.frame is not None:
                     run.progress[event.frame] = event.percent
                 if event.output:
@@ -229,21 +240,26 @@ class Worker:
         token = run.claim.token
         timeout_s = run.claim.timeout_s
         next_renew = time.monotonic() + self.renew_s
+        lease_ends = time.monotonic() + self.lease_s
         while not run.ended.wait(0.25 if self.stopping.is_set() else 1.0):
             reason = None
+            held: set[int] | None = None
             try:
                 if time.monotonic() >= next_renew:
                     held = scheduler.renew(token, lease_s=self.lease_s, progress=dict(run.progress))
+                    lease_ends = time.monotonic() + self.lease_s
                     next_renew = time.monotonic() + self.renew_s
+                    scheduler.requeue_expired()
                     self._heartbeat()
                 else:
                     held = scheduler.held_frames(token)
-            except Exception as exc:  # the database is unreachable: keep trying until the lease runs out
+            except Exception as exc:  # the database is unreachable: retry until the lease runs out
                 log.warning("lease check failed: %s", exc)
-                continue
-            lost = bool({f.id for f in list(run.pending.values())} - held)
+            lost = held is not None and bool({f.id for f in list(run.pending.values())} - held)
             if lost:
                 reason = "lease lost or task cancelled"
+            elif held is None and time.monotonic() >= lease_ends:
+                lost, reason = True, "the lease could not be renewed"
             elif self.stopping.is_set():
                 reason = "stopping"
             elif timeout_s and time.monotonic() - run.frame_started > timeout_s:

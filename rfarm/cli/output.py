@@ -40,7 +40,8 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def print_json(value: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
+def print_json(value: Any, *, compact: bool = False) -> None:
+    """Exactly one JSON document on stdout (``compact``: on one line, for streams)."""
+    text = json.dumps(to_jsonable(value), indent=None if compact else 2, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()

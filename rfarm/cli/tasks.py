@@ -77,7 +77,7 @@ def status(
     all_users: AllOption = False,
     json: JsonOption = False,
 ) -> int:
-    """Show a task's frames, or a summary of your tasks.
+    """Show a task's frames, or a summary of your tasks (``--watch --json``: one JSON line per refresh).
 
     Example: rfarm status 12 --json
     """
@@ -88,13 +88,13 @@ def status(
         if task is None:
             infos = scheduler.list_tasks(user=config.user, all_users=all_users)
             if json:
-                print_json([_status_doc(t, with_frames=False) for t in infos])
+                print_json([_status_doc(t, with_frames=False) for t in infos], compact=watch)
             else:
                 _tasks_table(infos)
         else:
             one = scheduler.task_info(task, user=config.user, is_admin=all_users)
             if json:
-                print_json(_status_doc(one))
+                print_json(_status_doc(one), compact=watch)
             else:
                 _frames_table(one)
         if not watch:
