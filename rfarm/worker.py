@@ -166,8 +166,8 @@ class Worker:
                 self._log(run, run.current, line + "\n")
                 if event is None:
                     continue
-                if event.percent is not None and event.frame is not None:
-                    run.progress[event.frame] = event.percent
+                if event.percent is not None:
+                    run.progress[event.frame if event.frame is not None else run.current] = event.percent
                 if event.output:
                     run.outputs.setdefault(event.frame if event.frame is not None else run.current, []).append(event.output)
                 if event.error:
@@ -196,13 +196,15 @@ class Worker:
         if self.stopping.is_set() and run.stop_reason == "stopping":
             scheduler.release_frames(token)
             return
+        if run.stop_reason not in (None, "finished"):
+            reason: str | None = run.stop_reason
+        else:
+            reason = renderer.check_exit(code if code is not None else -1, run.errors)
         for number in list(run.pending):
-            if run.stop_reason not in (None, "finished"):
-                self._fail(run, number, run.stop_reason)
-            elif code == 0:
-                self._finish(run, renderer, number)
+            if reason:
+                self._fail(run, number, reason)
             else:
-                self._fail(run, number, renderer.check_exit(code if code is not None else -1, run.errors) or "render failed")
+                self._finish(run, renderer, number)
 
     def _finish(self, run: _Run, renderer: Renderer, number: int) -> None:
         frame = run.pending.pop(number)
