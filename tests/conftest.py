@@ -1,0 +1,280 @@
+"""Shared fixtures: an isolated RFARM_HOME, its config and farm, a fresh PostgreSQL
+database per test, small Cycles scenes made by a child Python with bpy, and a
+helper that runs the real ``rfarm`` command in a subprocess.
+
+Services (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379) must be up:
+a test that needs one fails with a clear message, it never skips.
+bpy is never imported into the pytest process (it writes to the C-level stdout).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG_HOST = os.environ.get("RFARM_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("RFARM_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("RFARM_TEST_PG_USER", "postgres")
+REDIS_URL = os.environ.get("RFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_USER = "alice"
+
+CliResult = tuple[int, str, str]
+
+
+# -- environment --------------------------------------------------------------
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``os.environ`` without any RFARM_* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RFARM_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh RFARM_HOME (and RFARM_USER) in this process's environment."""
+    for name in list(os.environ):
+        if name.startswith("RFARM_"):
+            monkeypatch.delenv(name)
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("RFARM_HOME", str(path))
+    monkeypatch.setenv("RFARM_USER", TEST_USER)
+    return path
+
+
+@pytest.fixture
+def home_env(home: Path) -> dict[str, str]:
+    """The environment a child ``rfarm`` process needs to share ``home``."""
+    return clean_env({"RFARM_HOME": str(home), "RFARM_USER": TEST_USER})
+
+
+@pytest.fixture
+def config(home: Path):  # type: ignore[no-untyped-def]
+    from rfarm.config import load_config
+
+    return load_config()
+
+
+def _forget_farm() -> None:
+    """Close and drop the process-wide farm so the next open_farm rebinds the models."""
+    import rfarm.farm
+    from rfarm.models import database
+
+    current = rfarm.farm._current
+    if current is not None:
+        try:
+            current.db.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+    rfarm.farm._current = None
+    if database.obj is not None:
+        try:
+            database.obj.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@pytest.fixture
+def farm(config) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """The embedded default farm (SQLite database and queue) under ``home``."""
+    from rfarm.farm import open_farm
+
+    _forget_farm()
+    yield open_farm(config)
+    _forget_farm()
+
+
+# -- PostgreSQL and Redis -------------------------------------------------------
+
+
+def _pg_admin():  # type: ignore[no-untyped-def]
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_USER}@{PG_HOST}:{PG_PORT} ({exc}); "
+            "the tests need it running (trust auth for the postgres user)",
+            pytrace=False,
+        )
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test; dropped afterwards."""
+    name = f"rfarm_test_{uuid.uuid4().hex[:12]}"
+    conn = _pg_admin()
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    try:
+        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        _forget_farm()
+        conn = _pg_admin()
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """Redis database 15, flushed before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); the tests need it running", pytrace=False)
+    try:
+        yield REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def any_farm(db_kind: str, home: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The farm under ``home`` on SQLite or on a fresh PostgreSQL database (parametrized)."""
+    from rfarm.config import load_config
+    from rfarm.farm import open_farm
+
+    if db_kind == "postgresql":
+        monkeypatch.setenv("RFARM_DATABASE_URL", request.getfixturevalue("pg_url"))
+    _forget_farm()
+    yield open_farm(load_config())
+    _forget_farm()
+
+
+# -- child processes ------------------------------------------------------------
+
+
+def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60, cwd: Path | None = None) -> CliResult:
+    """``python -m rfarm ARGS`` as a real process: (exit code, stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rfarm", *args],
+        env=dict(env) if env is not None else clean_env(),
+        cwd=str(cwd) if cwd else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_py(code: str, *, env: Mapping[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a child Python; fails the test with its stderr when it exits non-zero."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=dict(env) if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"child python exited {proc.returncode}:\n{proc.stderr[-4000:]}", pytrace=False)
+    return proc
+
+
+def cli_json(*args: str, env: Mapping[str, str], timeout: float = 60) -> Any:
+    """Run an ``rfarm ... --json`` command that must succeed; its one JSON document."""
+    code, out, err = run_cli(*args, "--json", env=env, timeout=timeout)
+    assert code == 0, f"rfarm {' '.join(args)} --json exited {code}: {err}"
+    return json.loads(out)
+
+
+# -- Blender scenes ---------------------------------------------------------------
+
+_MAKE_BLEND = r'''
+import json, math, sys
+import bpy
+
+spec = json.loads(sys.argv[1])
+bpy.ops.wm.read_factory_settings(use_empty=True)
+scene = bpy.context.scene
+scene.render.engine = "CYCLES"
+scene.cycles.device = "CPU"
+scene.cycles.samples = spec["samples"]
+scene.cycles.use_denoising = False
+scene.cycles.use_adaptive_sampling = False
+scene.render.resolution_x = scene.render.resolution_y = spec["size"]
+scene.render.resolution_percentage = 100
+scene.render.image_settings.file_format = "PNG"
+if spec["threads"]:
+    scene.render.threads_mode = "FIXED"
+    scene.render.threads = spec["threads"]
+scene.frame_start, scene.frame_end = 1, spec["frames"]
+bpy.ops.mesh.primitive_plane_add(size=20)
+bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 1), segments=64, ring_count=32)
+sphere = bpy.context.active_object
+sphere.location = (0, 0, 1)
+sphere.keyframe_insert("location", frame=1)
+sphere.location = (1, 0, 1)
+sphere.keyframe_insert("location", frame=max(2, spec["frames"]))
+bpy.ops.object.light_add(type="SUN", location=(4, -4, 8))
+bpy.ops.object.camera_add(location=(0, -6, 2.5), rotation=(math.radians(75), 0, 0))
+camera = bpy.context.active_object
+camera.name = "shotCam"
+scene.camera = camera
+world = bpy.data.worlds.new("sky")
+world.color = (0.2, 0.25, 0.35)
+scene.world = world
+bpy.ops.wm.save_as_mainfile(filepath=spec["path"], compress=False)
+'''
+
+
+@pytest.fixture(scope="session")
+def make_blend(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``make_blend(path, *, samples, frames, size, threads=0)``: a small Cycles scene at ``path``.
+
+    Each distinct scene is made once per session by a child Python with bpy
+    and copied to ``path``.
+    """
+    cache = tmp_path_factory.mktemp("blend-cache")
+
+    def make(path: Path, *, samples: int = 1, frames: int = 3, size: int = 16, threads: int = 0) -> Path:
+        spec: dict[str, Any] = {"samples": samples, "frames": frames, "size": size, "threads": threads}
+        key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        cached = cache / f"scene-{key}.blend"
+        if not cached.is_file():
+            spec["path"] = str(cached)
+            proc = subprocess.run(
+                [sys.executable, "-c", _MAKE_BLEND, json.dumps(spec)],
+                env=clean_env(), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+            )
+            if proc.returncode != 0 or not cached.is_file():
+                pytest.fail(
+                    f"could not make a .blend with bpy (exit {proc.returncode}); is rfarm[blender] installed?\n"
+                    f"{proc.stderr[-3000:]}",
+                    pytrace=False,
+                )
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, path)
+        return path
+
+    return make
