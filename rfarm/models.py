@@ -96,6 +96,11 @@ class Task(BaseModel):
     timeout_s = IntegerField(null=True)
     ram_gb = FloatField(default=0)
     gpus = IntegerField(default=0)
+    gpu_memory_gb = FloatField(default=0)
+    tags = JSONField(default=list)
+    #: the renderer's major version the scene needs ("" when any will do)
+    renderer_version = CharField(default="")
+    no_progress_timeout_s = IntegerField(null=True)
     max_attempts = IntegerField(default=3)
     max_lost_leases = IntegerField(default=5)
     stop_after_test = BooleanField(default=False)
@@ -137,6 +142,17 @@ class Frame(BaseModel):
         )
 
 
+class NodeFailure(BaseModel):
+    """Renders of a task that failed on a node; past a limit the node is blocklisted for the task."""
+
+    task = ForeignKeyField(Task, on_delete="CASCADE")
+    node = CharField()
+    failures = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("task", "node"), True),)
+
+
 class Event(BaseModel):
     task = ForeignKeyField(Task, null=True, backref="events", on_delete="CASCADE")
     frame = ForeignKeyField(Frame, null=True, on_delete="CASCADE")
@@ -146,4 +162,4 @@ class Event(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-MODELS: tuple[type[BaseModel], ...] = (SchemaInfo, User, HardwareConfig, Node, Task, Frame, Event)
+MODELS: tuple[type[BaseModel], ...] = (SchemaInfo, User, HardwareConfig, Node, Task, Frame, NodeFailure, Event)

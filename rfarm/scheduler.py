@@ -20,10 +20,11 @@ from typing import Any
 
 from peewee import fn
 
+from rfarm.allocation import BLOCKLIST_AFTER, NodeCaps, Needs, blocklisted_tasks, eligible_nodes_left, fits, sql_filter
 from rfarm.db import is_postgres
 from rfarm.errors import NotFoundError, StateError, UsageError
 from rfarm.frames import chunk_frames
-from rfarm.models import Event, Frame, Task, User, database, utcnow
+from rfarm.models import Event, Frame, NodeFailure, Task, User, database, utcnow
 
 PRIORITIES = {"high": 0, "default": 1, "low": 2}
 PRIORITY_NAMES = {v: k for k, v in PRIORITIES.items()}
@@ -58,6 +59,10 @@ class SubmitRequest:
     timeout_s: int | None = None
     ram_gb: float = 0
     gpus: int = 0
+    gpu_memory_gb: float = 0
+    tags: Sequence[str] = ()
+    renderer_version: str = ""
+    no_progress_timeout_s: int | None = None
     camera: str | None = None
     layers: Sequence[str] = ()
     output_dir: str | None = None
@@ -74,14 +79,6 @@ class Limits:
 
     max_attempts: int = 3
     max_lost_leases: int = 5
-
-
-@dataclass(frozen=True, slots=True)
-class NodeCaps:
-    """What a node offers; a frame is claimed only where its task's needs fit."""
-
-    ram_gb: float = float("inf")
-    gpus: int = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +102,9 @@ class Claim:
     layers: tuple[str, ...]
     output_dir: str | None
     timeout_s: int | None
+    no_progress_timeout_s: int | None
+    ram_gb: float
+    gpus: int
     options: dict[str, Any]
     frames: tuple[ClaimedFrame, ...]
 
@@ -207,6 +207,10 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
             timeout_s=request.timeout_s,
             ram_gb=request.ram_gb,
             gpus=request.gpus,
+            gpu_memory_gb=request.gpu_memory_gb,
+            tags=sorted(set(request.tags)),
+            renderer_version=request.renderer_version,
+            no_progress_timeout_s=request.no_progress_timeout_s,
             max_attempts=limits.max_attempts,
             max_lost_leases=limits.max_lost_leases,
             stop_after_test=request.stop_after_test,
@@ -258,33 +262,47 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
     now = now or utcnow()
     pg = is_postgres(database.obj)
     with database.atomic():
-        cand = (
-            Frame.select(Frame.id, Frame.task, Frame.chunk)
-            .join(Task)
+        tasks = (
+            Task.select(Task, fn.MIN(Frame.rank).alias("best"))
+            .join(Frame)
             .where(
                 (Frame.status == "queued")
                 & (Frame.is_released == True)  # noqa: E712
                 & (Task.status.in_(CLAIMABLE))
-                & (Task.ram_gb <= caps.ram_gb)
-                & (Task.gpus <= caps.gpus)
+                & sql_filter(caps)
+                & (Task.id.not_in(blocklisted_tasks(node)))
             )
-            .order_by(Frame.rank, Frame.task, Frame.chunk, Frame.number)
-            .limit(1)
+            .group_by(Task.id)
+            .order_by(fn.MIN(Frame.rank), Task.id)
         )
-        if pg:
-            cand = cand.for_update(of=Frame, skip_locked=True)
-        head = cand.first()
-        if head is None:
+        ids: list[int] = []
+        for task in tasks:
+            if not fits(Needs.of_task(task), caps):
+                continue
+            head = (
+                Frame.select(Frame.id, Frame.chunk)
+                .where((Frame.task == task.id) & (Frame.status == "queued") & (Frame.is_released == True))  # noqa: E712
+                .order_by(Frame.rank, Frame.chunk, Frame.number)
+                .limit(1)
+            )
+            if pg:
+                head = head.for_update(skip_locked=True)
+            first = head.first()
+            if first is None:
+                continue
+            group = Frame.select(Frame.id).where(
+                (Frame.task == task.id)
+                & (Frame.chunk == first.chunk)
+                & (Frame.status == "queued")
+                & (Frame.is_released == True)  # noqa: E712
+            )
+            if pg:
+                group = group.for_update(skip_locked=True)
+            ids = [f.id for f in group]
+            break
+        if not ids:
             return None
-        group = Frame.select(Frame.id).where(
-            (Frame.task == head.task_id)
-            & (Frame.chunk == head.chunk)
-            & (Frame.status == "queued")
-            & (Frame.is_released == True)  # noqa: E712
-        )
-        if pg:
-            group = group.for_update(skip_locked=True)
-        ids = [f.id for f in group]
+        task_id = task.id
         token = uuid.uuid4().hex
         won = (
             Frame.update(
@@ -304,8 +322,8 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
         )
         if won == 0:
             return None
-        Task.update(status="rendering").where((Task.id == head.task_id) & (Task.status == "queued")).execute()
-        task = Task.select(Task, User).join(User).where(Task.id == head.task_id).get()
+        Task.update(status="rendering").where((Task.id == task_id) & (Task.status == "queued")).execute()
+        task = Task.select(Task, User).join(User).where(Task.id == task_id).get()
         frames = list(
             Frame.select(Frame.id, Frame.number, Frame.is_test, Frame.attempts)
             .where(Frame.lease_token == token)
@@ -322,6 +340,9 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
         layers=tuple(task.layers or ()),
         output_dir=task.output_dir,
         timeout_s=task.timeout_s,
+        no_progress_timeout_s=task.no_progress_timeout_s,
+        ram_gb=task.ram_gb,
+        gpus=task.gpus,
         options=dict(task.options or {}),
         frames=tuple(ClaimedFrame(f.id, f.number, f.is_test, f.attempts) for f in frames),
     )
@@ -390,8 +411,27 @@ def fail_frame(frame_id: int, token: str, *, error: str, log_path: str | None = 
             lease_token=None, lease_until=None, finished_at=now if new == "failed" else None,
         )
         _event(frame.task_id, frame.id, "failed" if new == "failed" else "retry", error[:500], node=frame.worker, now=now)
+        if frame.worker:
+            _count_node_failure(task, frame.worker, now)
         _after_frame(frame, now)
     return new
+
+
+def _count_node_failure(task: Task, node: str, now: datetime) -> None:
+    """Count a failed render on ``node``; fail the task's queued frames when no node is left for it."""
+    NodeFailure.insert(task=task.id, node=node, failures=1).on_conflict(
+        conflict_target=[NodeFailure.task, NodeFailure.node],
+        update={NodeFailure.failures: NodeFailure.failures + 1},
+    ).execute()
+    row = NodeFailure.get((NodeFailure.task == task.id) & (NodeFailure.node == node))
+    if row.failures != BLOCKLIST_AFTER:
+        return
+    _event(task.id, None, "blocklisted", f"node {node} failed this task {row.failures} times", node=node, now=now)
+    if not eligible_nodes_left(task, now):
+        Frame.update(
+            status="failed", finished_at=now, lease_token=None, lease_until=None,
+            error=f"no eligible node: every node that can render this task failed it {BLOCKLIST_AFTER} times",
+        ).where((Frame.task == task.id) & (Frame.status == "queued")).execute()
 
 
 def release_frames(token: str, *, now: datetime | None = None) -> int:

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rfarm import scheduler
+from rfarm.allocation import Needs, check_capacity
 from rfarm.config import Config
 from rfarm.errors import UsageError
 from rfarm.frames import format_frames, parse_frame_list, parse_frames
+from rfarm.models import HardwareConfig, utcnow
 from rfarm.renderers import NAMES, renderer_for_scene
 
 
@@ -23,6 +27,10 @@ def build_request(
     timeout_min: float | None = None,
     ram_gb: float = 0,
     gpus: int = 0,
+    gpu_memory_gb: float = 0,
+    tags: Sequence[str] = (),
+    hardware_config: str | None = None,
+    no_progress_timeout_min: float | None = None,
     renderer: str | None = None,
     camera: str | None = None,
     layers: Sequence[str] = (),
@@ -50,8 +58,10 @@ def build_request(
         raise UsageError("--chunk must be at least 1")
     if timeout_min is not None and timeout_min <= 0:
         raise UsageError("--timeout must be a positive number of minutes")
-    if ram_gb < 0 or gpus < 0:
-        raise UsageError("--ram and --gpus cannot be negative")
+    if ram_gb < 0 or gpus < 0 or gpu_memory_gb < 0:
+        raise UsageError("--ram, --gpus and --gpu-memory cannot be negative")
+    if no_progress_timeout_min is not None and no_progress_timeout_min <= 0:
+        raise UsageError("--no-progress-timeout must be a positive number of minutes")
     if frames is not None:
         frame_list = parse_frames(frames)
     elif scene_frames:
@@ -71,6 +81,9 @@ def build_request(
         timeout_s=int(timeout_min * 60) if timeout_min else None,
         ram_gb=ram_gb,
         gpus=gpus,
+        gpu_memory_gb=gpu_memory_gb,
+        tags=tuple(tags),
+        no_progress_timeout_s=int(no_progress_timeout_min * 60) if no_progress_timeout_min else None,
         camera=camera,
         layers=tuple(layers),
         output_dir=os.path.abspath(output_dir) if output_dir else None,
@@ -78,18 +91,48 @@ def build_request(
         hold_after_test=hold_after_test,
         name=path.name,
         frames_spec=frames or format_frames(frame_list),
-        options=options or {},
+        options={**(options or {}), **({"hardware_config": hardware_config} if hardware_config else {})},
     )
 
 
-def submit(config: Config, request: scheduler.SubmitRequest) -> int:
-    """Record the task and ring the workers; returns the task id."""
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    task_id: int
+    warnings: list[str]
+
+
+def submit(config: Config, request: scheduler.SubmitRequest, *, now: datetime | None = None) -> Submitted:
+    """Check that some node can render it, record the task and ring the workers."""
     from rfarm.farm import open_farm
 
     farm = open_farm(config)
+    now = now or utcnow()
+    request = with_hardware_config(request)
+    warnings = []
+    warning = check_capacity(Needs(request.ram_gb, request.gpus, request.gpu_memory_gb,
+                                   frozenset(request.tags), request.renderer, request.renderer_version), now)
+    if warning:
+        warnings.append(warning)
     limits = scheduler.Limits(config.max_attempts, config.max_lost_leases)
-    task_id = scheduler.submit(request, user=config.user, limits=limits)
+    task_id = scheduler.submit(request, user=config.user, limits=limits, now=now)
     chunks = len(request.test_frames) or -(-len(request.frames) // request.chunk_size)
     priority = 0 if request.test_frames else scheduler.PRIORITIES[request.priority]
     farm.queue.notify(task_id, priority=priority, count=min(chunks, 16))
-    return task_id
+    return Submitted(task_id, warnings)
+
+
+def with_hardware_config(request: scheduler.SubmitRequest) -> scheduler.SubmitRequest:
+    """``request`` with the needs of its named hardware config (explicit needs win)."""
+    name = request.options.get("hardware_config")
+    if not name:
+        return request
+    config = HardwareConfig.get_or_none(HardwareConfig.name == name)
+    if config is None:
+        raise UsageError(f"no hardware config named {name!r}; see `rfarm hwconfig list`")
+    return replace(
+        request,
+        ram_gb=request.ram_gb or config.ram_gb,
+        gpus=request.gpus or config.gpus,
+        gpu_memory_gb=request.gpu_memory_gb or config.gpu_memory_gb,
+        tags=tuple(sorted(set(request.tags) | set(config.tags or ()))),
+    )

@@ -1,17 +1,18 @@
 """The render-node loop: claim frames, hold their lease, render, report.
 
-One :class:`Worker` renders one chunk at a time. While a render runs, a
-lease thread checks every second that the frames are still held (a cancel
-takes them away), renews the lease every ``max(1, lease/4)`` seconds and
-enforces the frame timeout; when the lease is gone it kills the render's
-process tree. The render itself runs under :mod:`rfarm.process`, so it dies
-with the worker even when the worker is killed outright.
+A :class:`Worker` runs ``slots`` render loops side by side and never hands
+out more RAM or GPUs than the node has; each render gets its own GPUs through
+``CUDA_VISIBLE_DEVICES``. While a render runs, a guard thread checks every
+second that its frames are still held (a cancel takes them away), renews the
+lease every ``max(1, lease/4)`` seconds and enforces the timeouts; when the
+lease is gone it kills the render's process tree. The render itself runs
+under :mod:`rfarm.process`, so it dies with the worker even when the worker
+is killed outright.
 """
 from __future__ import annotations
 
 import logging
 import os
-import platform
 import socket
 import threading
 import time
@@ -19,16 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from rfarm import __version__, scheduler, workspace
-from rfarm.config import Config
-from rfarm.errors import RfarmError, StateError
 from peewee import PeeweeException
 
-from rfarm.models import Node, database, utcnow
-from rfarm.process import RenderProcess
+from rfarm import nodes, scheduler, workspace
+from rfarm.allocation import NodeCaps
+from rfarm.config import Config
+from rfarm.errors import RfarmError, StateError
 from rfarm.farm import open_farm
+from rfarm.hardware import Hardware, detect_hardware
+from rfarm.models import database
+from rfarm.process import RenderProcess
 from rfarm.queue import Queue
-from rfarm.renderers import get_renderer
+from rfarm.renderers import get_renderer, node_renderers
 from rfarm.renderers.base import Renderer, RenderJob
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class _Run:
     outputs: dict[int, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     progress: dict[int, float] = field(default_factory=dict)
+    last_progress: float = field(default_factory=time.monotonic)
     logs: dict[int, IO[str]] = field(default_factory=dict)
     stop_reason: str | None = None
     lost: bool = False
@@ -67,66 +71,136 @@ class _Run:
 class Worker:
     """Claims and renders frames until stopped (or, with ``burst``, until nothing is left)."""
 
-    def __init__(self, config: Config, *, name: str | None = None, burst: bool = False, queue: Queue | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        name: str | None = None,
+        burst: bool = False,
+        slots: int = 1,
+        tags: tuple[str, ...] = (),
+        queue: Queue | None = None,
+        hardware: Hardware | None = None,
+    ) -> None:
         self.config = config
         self.name = name or socket.gethostname()
         self.burst = burst
+        self.slots = max(1, slots)
+        self.tags = tuple(tags)
         self.queue = queue or open_farm(config).queue
+        self.hardware = hardware or detect_hardware(config.workspace)
         self.lease_s = int(config.lease_seconds)
         self.renew_s = max(1.0, self.lease_s / 4)
         self.stopping = threading.Event()
-        self._process: RenderProcess | None = None
         self._renderers: dict[str, Renderer] = {}
-        self.rendered = 0
+        self._lock = threading.Lock()
+        self._free_ram = self.hardware.ram_gb
+        self._free_gpus = [g.index for g in self.hardware.gpus]
+        self._states: dict[int, str] = {}
         self._last_reap = 0.0
+        self._is_enabled = True
+        self.rendered = 0
 
     # -- loop ---------------------------------------------------------------
 
     def run(self) -> int:
-        """Render until stopped; returns the number of chunks rendered."""
-        self._register()
+        """Render until stopped; returns the number of render processes run."""
+        renderers = node_renderers(self.config)
+        nodes.register_node(self.name, self.hardware, tags=list(self.tags), renderers=renderers)
+        self._caps = NodeCaps(self.hardware.ram_gb, len(self.hardware.gpus), self.hardware.gpu_memory_gb,
+                              frozenset(self.tags), renderers)
+        threads = [threading.Thread(target=self._slot, args=(i,), name=f"slot-{i}", daemon=True)
+                   for i in range(self.slots)]
+        for thread in threads:
+            thread.start()
         try:
-            while not self.stopping.is_set():
-                try:
-                    if not self._step():
-                        break
-                except PeeweeException as exc:  # the database went away: wait and reconnect
-                    log.warning("database error: %s; retrying in %.0f s", exc, IDLE_POLL_S)
-                    if not database.is_closed():
-                        database.close()
-                    self.stopping.wait(IDLE_POLL_S)
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(0.2)
         finally:
+            self.stopping.set()
+            for thread in threads:
+                thread.join()
             try:
-                self._set_state("offline")
+                nodes.heartbeat(self.name, "offline")
             except PeeweeException:
                 pass
         return self.rendered
 
-    def _step(self) -> bool:
-        """Claim and render once, or wait for work; False when a burst worker is done."""
+    def stop(self) -> None:
+        """Stop soon: running renders are killed and their frames go back to the queue."""
+        self.stopping.set()
+
+    def _slot(self, index: int) -> None:
+        while not self.stopping.is_set():
+            try:
+                if not self._step(index):
+                    return
+            except PeeweeException as exc:  # the database went away: wait and reconnect
+                log.warning("database error: %s; retrying in %.0f s", exc, IDLE_POLL_S)
+                if not database.is_closed():
+                    database.close()
+                self.stopping.wait(IDLE_POLL_S)
+
+    def _step(self, index: int) -> bool:
+        """Claim and render once, or wait for work; False when a burst slot is done."""
         if time.monotonic() - self._last_reap >= IDLE_POLL_S or self.burst:
             scheduler.requeue_expired()
             self._last_reap = time.monotonic()
-        claim = scheduler.claim(self.name, lease_s=self.lease_s)
+        claim, gpus = self._claim()
         if claim is None:
             if self.burst:
-                return False
-            self._heartbeat()
+                if not self._states:  # no other slot can still release frames (test frames)
+                    return False
+                self.stopping.wait(0.5)
+                return True
+            self._is_enabled = nodes.heartbeat(self.name, self._state(index, None))
             self.queue.wait(IDLE_POLL_S)
             return True
-        self._set_state(f"rendering task {claim.task_id} frames {_frames(claim)}")
-        self.render(claim)
-        self._set_state("idle")
+        try:
+            self._state(index, f"task {claim.task_id} frames {_frames(claim)}")
+            self.render(claim, gpus=gpus)
+        finally:
+            self._release(claim, gpus)
+            self._state(index, None)
         return True
 
-    def stop(self) -> None:
-        """Stop soon: the current render is killed and its frames go back to the queue."""
-        self.stopping.set()
+    def _claim(self) -> tuple[scheduler.Claim | None, list[int]]:
+        """Claim what fits in the RAM and GPUs not in use by this node's other slots."""
+        if not self._is_enabled:
+            return None, []
+        with self._lock:
+            caps = NodeCaps(self._free_ram, len(self._free_gpus), self._caps.gpu_memory_gb,
+                            self._caps.tags, self._caps.renderers)
+            claim = scheduler.claim(self.name, lease_s=self.lease_s, caps=caps)
+            if claim is None:
+                return None, []
+            gpus = self._free_gpus[: claim.gpus]
+            self._free_gpus = self._free_gpus[claim.gpus :]
+            self._free_ram -= claim.ram_gb
+        return claim, gpus
+
+    def _release(self, claim: scheduler.Claim, gpus: list[int]) -> None:
+        with self._lock:
+            self._free_ram += claim.ram_gb
+            self._free_gpus = sorted(self._free_gpus + gpus)
+
+    def _state(self, index: int, state: str | None) -> str:
+        """Record what slot ``index`` does; the node's state line."""
+        with self._lock:
+            if state is None:
+                self._states.pop(index, None)
+            else:
+                self._states[index] = state
+            line = "rendering " + "; ".join(self._states.values()) if self._states else "idle"
+        if state is not None:
+            nodes.heartbeat(self.name, line)
+        return line
 
     # -- one render ---------------------------------------------------------
 
-    def render(self, claim: scheduler.Claim) -> None:
-        """Render the claimed frames and record each outcome."""
+    def render(self, claim: scheduler.Claim, *, gpus: list[int] | None = None) -> None:
+        """Render the claimed frames (on ``gpus`` when given) and record each outcome."""
         frames = claim.frames
         attempt = workspace.attempt_dir(self.config, claim.user, claim.task_id, frames[0].number, claim.token)
         opts = claim.options
@@ -154,8 +228,10 @@ class Worker:
             self._fail_all(run, str(exc))
             return
         self._log(run, run.current, f"$ {' '.join(argv)}\n")
-        proc = RenderProcess(argv, cwd=attempt)
-        self._process = proc
+        env = dict(os.environ)
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+        proc = RenderProcess(argv, cwd=attempt, env=env)
         guard = threading.Thread(target=self._guard, args=(run, proc), daemon=True)
         guard.start()
         try:
@@ -163,11 +239,15 @@ class Worker:
                 event = renderer.parse_line(line)
                 if event is not None and event.frame in run.pending and event.frame != run.current:
                     run.current, run.frame_started = event.frame, time.monotonic()
+                    run.last_progress = run.frame_started
                 self._log(run, run.current, line + "\n")
                 if event is None:
                     continue
                 if event.percent is not None:
-                    run.progress[event.frame if event.frame is not None else run.current] = event.percent
+                    number = event.frame if event.frame is not None else run.current
+                    if run.progress.get(number) != event.percent:
+                        run.progress[number] = event.percent
+                        run.last_progress = time.monotonic()
                 if event.output:
                     run.outputs.setdefault(event.frame if event.frame is not None else run.current, []).append(event.output)
                 if event.error:
@@ -178,7 +258,6 @@ class Worker:
         finally:
             if proc.poll() is None:
                 proc.kill_tree()
-            self._process = None
             run.stop("finished")
             run.ended.set()
             guard.join()
@@ -241,6 +320,7 @@ class Worker:
         """Watch the lease, the timeout and the stop flag while ``proc`` runs."""
         token = run.claim.token
         timeout_s = run.claim.timeout_s
+        stall_s = run.claim.no_progress_timeout_s
         next_renew = time.monotonic() + self.renew_s
         lease_ends = time.monotonic() + self.lease_s
         while not run.ended.wait(0.25 if self.stopping.is_set() else 1.0):
@@ -252,7 +332,7 @@ class Worker:
                     lease_ends = time.monotonic() + self.lease_s
                     next_renew = time.monotonic() + self.renew_s
                     scheduler.requeue_expired()
-                    self._heartbeat()
+                    self._is_enabled = nodes.heartbeat(self.name)
                 else:
                     held = scheduler.held_frames(token)
             except Exception as exc:  # the database is unreachable: retry until the lease runs out
@@ -266,6 +346,8 @@ class Worker:
                 reason = "stopping"
             elif timeout_s and time.monotonic() - run.frame_started > timeout_s:
                 reason = f"frame {run.current} rendered longer than the {timeout_s / 60:g} min timeout"
+            elif stall_s and time.monotonic() - run.last_progress > stall_s:
+                reason = f"frame {run.current} made no progress for {stall_s / 60:g} min"
             if reason and run.stop(reason):
                 run.lost = lost
                 log.info("stopping render of task %s: %s", run.claim.task_id, reason)
@@ -292,21 +374,6 @@ class Worker:
             frame = next(f for f in run.claim.frames if f.number == number)
             scheduler.set_log_path(frame.id, run.claim.token, str(path))
         fh.write(text)
-
-    def _register(self) -> None:
-        now = utcnow()
-        values = dict(
-            hostname=socket.gethostname(), os=platform.system(), pid=os.getpid(),
-            cpu_count=os.cpu_count() or 0, version=__version__, state="idle", last_seen=now,
-        )
-        if Node.update(**values).where(Node.name == self.name).execute() == 0:
-            Node.insert(name=self.name, **values).on_conflict_ignore().execute()
-
-    def _heartbeat(self) -> None:
-        Node.update(last_seen=utcnow()).where(Node.name == self.name).execute()
-
-    def _set_state(self, state: str) -> None:
-        Node.update(state=state, last_seen=utcnow()).where(Node.name == self.name).execute()
 
 
 def _frames(claim: scheduler.Claim) -> str:

@@ -31,6 +31,10 @@ def submit(
     timeout: Annotated[Optional[float], typer.Option(help="Longest a frame may render, in minutes.")] = None,
     ram: Annotated[float, typer.Option(help="RAM the render needs, in GB.")] = 0,
     gpus: Annotated[int, typer.Option(help="GPUs the render needs.")] = 0,
+    gpu_memory: Annotated[float, typer.Option("--gpu-memory", help="Memory each GPU needs, in GB.")] = 0,
+    tag: Annotated[list[str], typer.Option("--tag", help="Only nodes with this tag (repeatable).")] = [],  # noqa: B006
+    hardware_config: Annotated[Optional[str], typer.Option("--hardware-config", help="Needs from a named hardware config.")] = None,
+    no_progress_timeout: Annotated[Optional[float], typer.Option("--no-progress-timeout", help="Kill a render whose progress has not moved for this many minutes.")] = None,
     renderer: Annotated[Optional[str], typer.Option(help="blender, maya or unreal (default: from the file type).")] = None,
     camera: Annotated[Optional[str], typer.Option(help="Render through this camera.")] = None,
     layer: Annotated[list[str], typer.Option("--layer", help="Render only this layer (repeatable; default: every renderable one).")] = [],  # noqa: B006
@@ -50,11 +54,16 @@ def submit(
     config = load(user=user, open_db=False)
     request = submission.build_request(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
-        timeout_min=timeout, ram_gb=ram, gpus=gpus, renderer=renderer, camera=camera,
+        timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
+        hardware_config=hardware_config, no_progress_timeout_min=no_progress_timeout,
+        renderer=renderer, camera=camera,
         layers=layer, output_dir=str(output) if output else None,
         stop_after_test=stop_after_test, hold_after_test=hold_after_test,
     )
-    task_id = submission.submit(config, request)
+    submitted = submission.submit(config, request)
+    task_id = submitted.task_id
+    for warning in submitted.warnings:
+        info(f"[yellow]warning:[/yellow] {warning}")
     if not json:
         info(f"submitted task [bold]{task_id}[/bold]: {len(request.frames)} frames of {request.name}"
              + (f", test frames {','.join(map(str, request.test_frames))}" if request.test_frames else ""))
@@ -65,7 +74,7 @@ def submit(
         return 0 if final.status == "done" else _failed(final)
     if json:
         print_json({"task_id": task_id, "status": "queued", "frames": len(request.frames),
-                    "test_frames": list(request.test_frames)})
+                    "test_frames": list(request.test_frames), "warnings": submitted.warnings})
     else:
         print(task_id)
     return 0

@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
 def worker(
     name: Annotated[Optional[str], typer.Option(help="This node's name (default: the host name).")] = None,
     burst: Annotated[bool, typer.Option("--burst", help="Exit 0 when nothing claimable is left.")] = False,
+    slots: Annotated[int, typer.Option(help="Renders at once (RAM and GPUs are never oversubscribed).")] = 1,
+    tag: Annotated[list[str], typer.Option("--tag", help="A tag tasks may ask for (repeatable).")] = [],  # noqa: B006
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every claim and render.")] = False,
 ) -> int:
     """Claim and render frames until stopped (Ctrl+C or SIGTERM release the current frame).
@@ -32,7 +34,11 @@ def worker(
         handlers=[RichHandler(console=err_console(), show_path=False)],
     )
     config = load()
-    node = Worker(config, name=name, burst=burst)
+    if slots < 1:
+        from rfarm.errors import UsageError
+
+        raise UsageError("--slots must be at least 1")
+    node = Worker(config, name=name, burst=burst, slots=slots, tags=tuple(tag))
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
         if sig is not None:
             signal.signal(sig, lambda *_: node.stop())

@@ -40,3 +40,26 @@ def get_renderer(name: str, config: Config) -> Renderer:
 
         return UnrealRenderer(config.unreal_executable or None)
     raise UsageError(f"unknown renderer {name!r}: use one of {', '.join(NAMES)}")
+
+
+def node_renderers(config: Config) -> dict[str, str]:
+    """The renderers this node can run, with their versions where known ("" otherwise)."""
+    import re
+    import shutil
+
+    from rfarm.renderers.blender import BlenderRenderer
+
+    found: dict[str, str] = {}
+    blender = BlenderRenderer.for_node(config.blender_executable or None)
+    if blender.is_available:
+        version = blender.version()
+        found["blender"] = f"{version[0]}.{version[1]}" if version else ""
+    for name, exe, program, pattern in (
+        ("maya", config.maya_executable, "Render", r"Maya(\d{4})"),
+        ("unreal", config.unreal_executable, "UnrealEditor-Cmd", r"UE_(\d+\.\d+)"),
+    ):
+        path = exe or shutil.which(program)
+        if path:
+            match = re.search(pattern, path)
+            found[name] = match[1] if match else ""
+    return found
