@@ -111,3 +111,41 @@ def eligible_nodes_left(task: Task, now: datetime) -> bool:
     blocked = {f.node for f in NodeFailure.select(NodeFailure.node).where(
         (NodeFailure.task == task.id) & (NodeFailure.failures >= BLOCKLIST_AFTER))}
     return any(n.name not in blocked and fits(needs, NodeCaps.of_node(n)) for n in live_nodes(now))
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareConfigInfo:
+    name: str
+    ram_gb: float
+    gpus: int
+    gpu_memory_gb: float
+    tags: list[str]
+
+
+def add_hardware_config(name: str, *, ram_gb: float = 0, gpus: int = 0, gpu_memory_gb: float = 0,
+                        tags: tuple[str, ...] = ()) -> HardwareConfigInfo:
+    """Create or replace the named hardware config."""
+    from rfarm.models import HardwareConfig, database
+
+    if not name.strip():
+        raise UsageError("a hardware config needs a name")
+    if ram_gb < 0 or gpus < 0 or gpu_memory_gb < 0:
+        raise UsageError("--ram, --gpus and --gpu-memory cannot be negative")
+    with database.atomic():
+        HardwareConfig.delete().where(HardwareConfig.name == name).execute()
+        HardwareConfig.create(name=name, ram_gb=ram_gb, gpus=gpus, gpu_memory_gb=gpu_memory_gb, tags=sorted(set(tags)))
+    return HardwareConfigInfo(name, ram_gb, gpus, gpu_memory_gb, sorted(set(tags)))
+
+
+def list_hardware_configs() -> list[HardwareConfigInfo]:
+    from rfarm.models import HardwareConfig
+
+    return [HardwareConfigInfo(c.name, c.ram_gb, c.gpus, c.gpu_memory_gb, list(c.tags or []))
+            for c in HardwareConfig.select().order_by(HardwareConfig.name)]
+
+
+def remove_hardware_config(name: str) -> None:
+    from rfarm.models import HardwareConfig
+
+    if HardwareConfig.delete().where(HardwareConfig.name == name).execute() == 0:
+        raise UsageError(f"no hardware config named {name!r}")

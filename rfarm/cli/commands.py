@@ -6,7 +6,7 @@ import typer
 
 
 def build_app() -> click.Command:
-    from rfarm.cli import config_cmd, tasks, worker_cmd
+    from rfarm.cli import config_cmd, farm_cmd, tasks, worker_cmd
 
     app = typer.Typer(
         name="rfarm",
@@ -19,5 +19,6 @@ def build_app() -> click.Command:
     )
     tasks.register(app)
     worker_cmd.register(app)
+    farm_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")
     return typer.main.get_command(app)

@@ -17,7 +17,10 @@ def err_console() -> Console:
 
 @lru_cache(maxsize=1)
 def out_console() -> Console:
-    return Console(highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped tables: don't squeeze them into 80 columns
+        console = Console(highlight=False, width=160)
+    return console
 
 
 def error(message: str) -> None:

@@ -1,0 +1,190 @@
+"""``rfarm hardware``, ``rfarm nodes``, ``rfarm hwconfig`` and ``rfarm stats``: the farm itself."""
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rfarm.cli.options import JsonOption, load
+from rfarm.cli.output import info, out_console, print_json
+
+nodes_app = typer.Typer(help="List render nodes; enable or disable one.", invoke_without_command=True)
+hwconfig_app = typer.Typer(help="Named hardware configs tasks can ask for.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hardware")(hardware)
+    app.command("stats")(stats)
+    app.add_typer(nodes_app, name="nodes")
+    app.add_typer(hwconfig_app, name="hwconfig")
+
+
+def hardware(json: JsonOption = False) -> int:
+    """Show this machine's CPU cores, RAM, GPUs, OS and the workspace's free disk.
+
+    Example: rfarm hardware --json
+    """
+    from rich.table import Table
+
+    from rfarm.config import load_config
+    from rfarm.hardware import detect_hardware
+
+    hw = detect_hardware(load_config().workspace)
+    if json:
+        print_json(hw)
+        return 0
+    table = Table("", "", title=f"{hw.hostname}: {hw.os} {hw.os_version}", show_header=False)
+    table.add_row("CPU cores", str(hw.cpu_count))
+    table.add_row("RAM", f"{hw.ram_gb:g} GB")
+    table.add_row("GPUs", "\n".join(f"{g.index}: {g.model}, {g.memory_gb:g} GB, driver {g.driver}" for g in hw.gpus) or "none")
+    table.add_row("free disk", f"{hw.disk_free_gb:g} GB at {hw.disk_path}")
+    out_console().print(table)
+    return 0
+
+
+@nodes_app.callback()
+def nodes(ctx: typer.Context, json: JsonOption = False) -> int:
+    """List render nodes with their state and load.
+
+    Example: rfarm nodes --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from rich.table import Table
+
+    from rfarm.nodes import list_nodes
+
+    load()
+    found = list_nodes()
+    if json:
+        print_json(found)
+        return 0
+    table = Table("node", "state", "enabled", "os", "cores", "RAM GB", "GPUs", "tags", "renderers", "frames")
+    for n in found:
+        table.add_row(n.name, n.state, "yes" if n.is_enabled else "no", n.os, str(n.cpu_count), f"{n.ram_gb:g}",
+                      str(n.gpus), ",".join(n.tags), ",".join(f"{k} {v}".strip() for k, v in n.renderers.items()),
+                      ",".join(n.running_frames))
+    out_console().print(table)
+    return 0
+
+
+@nodes_app.command("disable")
+def disable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> int:
+    """Stop a node from claiming frames (what it renders now finishes).
+
+    Example: rfarm nodes disable node07
+    """
+    from rfarm.nodes import set_enabled
+
+    load()
+    set_enabled(name, False)
+    info(f"node {name} disabled")
+    return 0
+
+
+@nodes_app.command("enable")
+def enable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> int:
+    """Let a disabled node claim frames again.
+
+    Example: rfarm nodes enable node07
+    """
+    from rfarm.nodes import set_enabled
+
+    load()
+    set_enabled(name, True)
+    info(f"node {name} enabled")
+    return 0
+
+
+@hwconfig_app.command("add")
+def hwconfig_add(
+    name: Annotated[str, typer.Argument(help="The config's name.")],
+    ram: Annotated[float, typer.Option(help="RAM in GB.")] = 0,
+    gpus: Annotated[int, typer.Option(help="GPU count.")] = 0,
+    gpu_memory: Annotated[float, typer.Option("--gpu-memory", help="Memory per GPU in GB.")] = 0,
+    tag: Annotated[list[str], typer.Option("--tag", help="A node tag (repeatable).")] = [],  # noqa: B006
+    json: JsonOption = False,
+) -> int:
+    """Create or replace a named hardware config.
+
+    Example: rfarm hwconfig add gpu-large --ram 64 --gpus 2 --tag redshift
+    """
+    from rfarm.allocation import add_hardware_config
+
+    load()
+    made = add_hardware_config(name, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tuple(tag))
+    if json:
+        print_json(made)
+    else:
+        info(f"hardware config {name}: {ram:g} GB RAM, {gpus} GPUs" + (f", tags {', '.join(made.tags)}" if made.tags else ""))
+    return 0
+
+
+@hwconfig_app.command("list")
+def hwconfig_list(json: JsonOption = False) -> int:
+    """List the hardware configs.
+
+    Example: rfarm hwconfig list
+    """
+    from rich.table import Table
+
+    from rfarm.allocation import list_hardware_configs
+
+    load()
+    configs = list_hardware_configs()
+    if json:
+        print_json(configs)
+        return 0
+    table = Table("name", "RAM GB", "GPUs", "GPU memory GB", "tags")
+    for c in configs:
+        table.add_row(c.name, f"{c.ram_gb:g}", str(c.gpus), f"{c.gpu_memory_gb:g}", ",".join(c.tags))
+    out_console().print(table)
+    return 0
+
+
+@hwconfig_app.command("remove")
+def hwconfig_remove(name: Annotated[str, typer.Argument(help="The config's name.")]) -> int:
+    """Remove a hardware config.
+
+    Example: rfarm hwconfig remove gpu-large
+    """
+    from rfarm.allocation import remove_hardware_config
+
+    load()
+    remove_hardware_config(name)
+    info(f"hardware config {name} removed")
+    return 0
+
+
+def stats(
+    hours: Annotated[float, typer.Option(help="Outcomes over this many past hours.")] = 24,
+    json: JsonOption = False,
+) -> int:
+    """Queue length per priority, running frames, success rate and mean frame time, per node.
+
+    Example: rfarm stats --json
+    """
+    from datetime import timedelta
+
+    from rich.table import Table
+
+    from rfarm.stats import farm_stats
+
+    load()
+    s = farm_stats(window=timedelta(hours=hours))
+    if json:
+        print_json(s)
+        return 0
+    rate = f"{s.success_rate:.1%}" if s.success_rate is not None else "-"
+    mean = f"{s.mean_frame_s:.1f} s" if s.mean_frame_s is not None else "-"
+    info(f"queued: high {s.queued['high']}, default {s.queued['default']}, low {s.queued['low']}"
+         f" (held back {s.held_back}); running {s.running}; last {hours:g} h: {s.done} done,"
+         f" {s.failed_renders} failed renders, success {rate}, mean frame {mean}")
+    table = Table("node", "running", "done", "failed renders", "mean frame s")
+    for n in s.nodes:
+        table.add_row(n.node, str(n.running), str(n.done), str(n.failed_renders),
+                      f"{n.mean_frame_s:.1f}" if n.mean_frame_s is not None else "-")
+    out_console().print(table)
+    return 0
+
+

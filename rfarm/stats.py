@@ -1,0 +1,88 @@
+"""Farm metrics: queue lengths, running frames, success rate and frame times, per node."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rfarm.models import Event, Frame, Task, utcnow
+from rfarm.scheduler import CLAIMABLE, PRIORITY_NAMES
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStats:
+    node: str
+    running: int
+    done: int
+    failed_renders: int
+    mean_frame_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FarmStats:
+    since: str
+    queued: dict[str, int]
+    held_back: int
+    running: int
+    done: int
+    failed_renders: int
+    success_rate: float | None
+    mean_frame_s: float | None
+    nodes: list[NodeStats] = field(default_factory=list)
+
+
+def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> FarmStats:
+    """Queue lengths now, and outcomes of the frames finished within ``window``."""
+    now = now or utcnow()
+    since = now - window
+    queued = {name: 0 for name in PRIORITY_NAMES.values()}
+    held_back = 0
+    rows = (
+        Frame.select(Frame.is_released, Task.priority)
+        .join(Task)
+        .where((Frame.status == "queued") & Task.status.in_(CLAIMABLE + ("held", "paused")))
+        .tuples()
+    )
+    for is_released, priority in rows:
+        if is_released:
+            queued[PRIORITY_NAMES.get(priority, "default")] += 1
+        else:
+            held_back += 1
+    running: dict[str, int] = defaultdict(int)
+    for (worker,) in Frame.select(Frame.worker).where(Frame.status == "running").tuples():
+        running[worker or "?"] += 1
+    times: dict[str, list[float]] = defaultdict(list)
+    for worker, started, finished in (
+        Frame.select(Frame.worker, Frame.started_at, Frame.finished_at)
+        .where((Frame.status == "done") & (Frame.finished_at >= since))
+        .tuples()
+    ):
+        if started and finished:
+            times[worker or "?"].append((finished - started).total_seconds())
+    failures: dict[str, int] = defaultdict(int)
+    for (node,) in Event.select(Event.node).where(
+        Event.kind.in_(("failed", "retry")) & (Event.created_at >= since)
+    ).tuples():
+        failures[node or "?"] += 1
+    names = sorted(set(running) | set(times) | set(failures))
+    per_node = [
+        NodeStats(n, running.get(n, 0), len(times.get(n, [])), failures.get(n, 0), _mean(times.get(n, [])))
+        for n in names
+    ]
+    done = sum(len(v) for v in times.values())
+    failed = sum(failures.values())
+    return FarmStats(
+        since=since.isoformat(timespec="microseconds") + "+00:00",
+        queued=queued,
+        held_back=held_back,
+        running=sum(running.values()),
+        done=done,
+        failed_renders=failed,
+        success_rate=round(done / (done + failed), 4) if done + failed else None,
+        mean_frame_s=_mean([t for v in times.values() for t in v]),
+        nodes=per_node,
+    )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
