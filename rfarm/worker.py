@@ -29,6 +29,7 @@ from rfarm.errors import RfarmError, StateError
 from rfarm.farm import open_farm
 from rfarm.hardware import Hardware, detect_hardware
 from rfarm.models import database
+from rfarm.pathmap import PathMap
 from rfarm.process import RenderProcess
 from rfarm.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
@@ -89,6 +90,7 @@ class Worker:
         self.tags = tuple(tags)
         self.queue = queue or open_farm(config).queue
         self.hardware = hardware or detect_hardware(config.workspace)
+        self.paths = PathMap.from_config(config.extra, os.environ)
         self.lease_s = int(config.lease_seconds)
         self.renew_s = max(1.0, self.lease_s / 4)
         self.stopping = threading.Event()
@@ -202,10 +204,11 @@ class Worker:
     def render(self, claim: scheduler.Claim, *, gpus: list[int] | None = None) -> None:
         """Render the claimed frames (on ``gpus`` when given) and record each outcome."""
         frames = claim.frames
+        scene = self.paths.for_os(claim.scene, self.hardware.os)
         attempt = workspace.attempt_dir(self.config, claim.user, claim.task_id, frames[0].number, claim.token)
         opts = claim.options
         job = RenderJob(
-            scene=claim.scene,
+            scene=scene,
             frames=tuple(f.number for f in frames),
             output_dir=str(attempt),
             camera=claim.camera,
@@ -219,10 +222,10 @@ class Worker:
         try:
             renderer = self._renderer(claim.renderer)
             check = getattr(renderer, "check_scene", None)
-            if not Path(claim.scene).is_file():
-                raise RfarmError(f"scene file {claim.scene} is not readable on node {self.name}")
+            if not Path(scene).is_file():
+                raise RfarmError(f"scene file {scene} is not readable on node {self.name}")
             if check is not None:
-                check(Path(claim.scene))
+                check(Path(scene))
             argv = renderer.build_command(job)
         except RfarmError as exc:
             self._fail_all(run, str(exc))
@@ -293,7 +296,8 @@ class Worker:
             what = f"output {missing[0]} is missing or empty" if missing else "the render wrote no image"
             self._fail(run, number, f"frame {number}: {what}", frame=frame)
             return
-        dest = workspace.results_dir(self.config, run.claim.user, run.claim.task_id, run.claim.output_dir)
+        output_dir = self.paths.for_os(run.claim.output_dir, self.hardware.os) if run.claim.output_dir else None
+        dest = workspace.results_dir(self.config, run.claim.user, run.claim.task_id, output_dir)
         try:
             kept = workspace.keep_outputs(files, run.attempt, dest)
             scheduler.finish_frame(frame.id, run.claim.token, outputs=kept, log_path=self._log_name(run, number))
