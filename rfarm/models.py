@@ -142,6 +142,36 @@ class Frame(BaseModel):
         )
 
 
+class Asset(BaseModel):
+    """A file held in storage, named by both hashes (isolated per user)."""
+
+    user = ForeignKeyField(User, backref="assets", on_delete="CASCADE")
+    hash = CharField()
+    xxhash = CharField()
+    size = IntegerField()
+    key = TextField()
+    created_at = DateTimeField(default=utcnow)
+    last_used = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("hash", "xxhash"), False),
+            (("user", "hash", "xxhash"), True),
+        )
+
+
+class TaskAsset(BaseModel):
+    """A task's manifest: each original path and the asset that holds its content."""
+
+    task = ForeignKeyField(Task, backref="assets", on_delete="CASCADE")
+    asset = ForeignKeyField(Asset, on_delete="CASCADE")
+    path = TextField()
+    is_scene = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("task", "path"), True),)
+
+
 class NodeFailure(BaseModel):
     """Renders of a task that failed on a node; past a limit the node is blocklisted for the task."""
 
@@ -162,4 +192,6 @@ class Event(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-MODELS: tuple[type[BaseModel], ...] = (SchemaInfo, User, HardwareConfig, Node, Task, Frame, NodeFailure, Event)
+MODELS: tuple[type[BaseModel], ...] = (
+    SchemaInfo, User, HardwareConfig, Node, Task, Frame, Asset, TaskAsset, NodeFailure, Event,
+)
