@@ -147,7 +147,9 @@ class HashCache:
                 " mtime_ns INTEGER NOT NULL, md5 TEXT NOT NULL, xxh64 TEXT NOT NULL)"
             )
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"Cannot open the hash cache {self.path}: {exc}. Remove the file or disable the cache.") from exc
+            raise ConfigError(
+                f"Cannot open the hash cache {self.path}: {exc}. Remove the file or disable the cache."
+            ) from exc
 
     @staticmethod
     def _key(path: Path) -> str:

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +47,11 @@ _AUTHORIZATION = re.compile(
     r"Signature=([0-9a-f]{64})(?:,\s*AdditionalHeaders=([a-z0-9;-]+))?"
 )
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-~."
+
+
+Query = dict[str, str]
+Answer = tuple[int, dict[str, str], bytes]
+"""An operation's (status, headers, body)."""
 
 
 @dataclass
@@ -104,8 +109,17 @@ def _xml(root: str, inner: str) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>{inner}</{root}>'.encode()
 
 
+def _xml_answer(root: str, inner: str, headers: dict[str, str] | None = None) -> Answer:
+    return 200, {"Content-Type": "application/xml", **(headers or {})}, _xml(root, inner)
+
+
+def _listed(blob: Blob) -> tuple[tuple[str, object], ...]:
+    """The fields a listing shows for an object or a part."""
+    return ("LastModified", _iso(blob.mtime)), ("ETag", _quoted(blob.etag)), ("Size", len(blob.data))
+
+
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _blob(data: bytes) -> Blob:
@@ -144,7 +158,9 @@ class OssServer:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -163,10 +179,6 @@ class OssServer:
         with self._lock:
             blob = self.objects[key]
             blob.data = bytes([blob.data[0] ^ 0xFF]) + blob.data[1:]
-
-    def ops(self, op: str) -> list[Logged]:
-        with self._lock:
-            return [entry for entry in self.log if entry.op == op]
 
     def _take_fault(self, op: str) -> str | None:
         with self._lock:
@@ -187,14 +199,16 @@ class OssServer:
             raise OssError(403, "AccessDenied", "Authorization is missing or is not OSS4-HMAC-SHA256.")
         key_id, date, region, product, signature, additional = match.groups()
         if key_id != self.access_key_id:
-            raise OssError(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
+            raise OssError(
+                403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records."
+            )
         stamp = headers.get("x-oss-date", "")
         try:
-            skew = abs(time.time() - datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp())
+            skew = abs(time.time() - datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp())
         except ValueError:
             raise OssError(403, "AccessDenied", "x-oss-date is missing or malformed.") from None
         if skew > MAX_SKEW_S:
-            raise OssError(403, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large.")
+            raise OssError(403, "RequestTimeTooSkewed", "The request time is too far from the server's time.")
         if self.session_token is not None and headers.get("x-oss-security-token") != self.session_token:
             raise OssError(403, "InvalidSecurityToken", "The security token you provided is invalid.")
         extra = set(additional.split(";")) if additional else set()
@@ -203,15 +217,20 @@ class OssServer:
             for name, value in headers.items()
             if name.lower().startswith("x-oss-") or name.lower() in {"content-type", "content-md5"} | extra
         )
-        params = sorted((_v4_quote(k, keep_slash=False), _v4_quote(v, keep_slash=False)) for k, v in parse_qsl(raw_query, keep_blank_values=True))
-        canonical = "\n".join([
-            method,
-            _v4_quote(f"/{bucket}/{key}", keep_slash=True),
-            "&".join(f"{k}={v}" if v else k for k, v in params),
-            "".join(f"{name}:{value}\n" for name, value in signed),
-            ";".join(sorted(extra)),
-            headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
-        ])
+        params = sorted(
+            (_v4_quote(k, keep_slash=False), _v4_quote(v, keep_slash=False))
+            for k, v in parse_qsl(raw_query, keep_blank_values=True)
+        )
+        canonical = "\n".join(
+            [
+                method,
+                _v4_quote(f"/{bucket}/{key}", keep_slash=True),
+                "&".join(f"{k}={v}" if v else k for k, v in params),
+                "".join(f"{name}:{value}\n" for name, value in signed),
+                ";".join(sorted(extra)),
+                headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
+            ]
+        )
         scope = f"{date}/{region}/{product}/aliyun_v4_request"
         to_sign = f"OSS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         signing_key = f"aliyun_v4{self.access_key_secret}".encode()
@@ -219,7 +238,12 @@ class OssServer:
             signing_key = hmac.new(signing_key, part.encode(), hashlib.sha256).digest()
         expected = hmac.new(signing_key, to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature) or region != self.region or not stamp.startswith(date):
-            raise OssError(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", StringToSign=to_sign)
+            raise OssError(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                StringToSign=to_sign,
+            )
 
     # Operations: each returns (status, headers, body) and runs under the lock.
 
@@ -244,37 +268,43 @@ class OssServer:
             raise OssError(404, "NoSuchUpload", "The specified upload does not exist.", UploadId=query["uploadId"])
         return upload[1]
 
-    def op_PutObject(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_PutObject(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         self.objects[key] = blob = _blob(body)
         return 200, {"ETag": _quoted(blob.etag), "x-oss-hash-crc64ecma": str(blob.crc)}, b""
 
-    def op_GetObject(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_GetObject(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         blob = self._get(key)
         size = len(blob.data)
         match = re.fullmatch(r"bytes=(\d*)-(\d*)", range_.strip())
         if match and any(match.groups()):
             first, last = match.groups()
-            start, end = (int(first), min(int(last or size - 1), size - 1)) if first else (max(size - int(last), 0), size - 1)
+            start, end = (
+                (int(first), min(int(last or size - 1), size - 1)) if first else (max(size - int(last), 0), size - 1)
+            )
             if start <= end:
                 headers = self._object_headers(blob) | {"Content-Range": f"bytes {start}-{end}/{size}"}
                 return 206, headers, blob.data[start : end + 1]
         return 200, self._object_headers(blob), blob.data
 
-    def op_HeadObject(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_HeadObject(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         blob = self._get(key)
         return 200, self._object_headers(blob) | {"Content-Length": str(len(blob.data))}, b""
 
-    def op_DeleteObject(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_DeleteObject(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         self.objects.pop(key, None)
         return 204, {}, b""
 
-    def op_ListObjects(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_ListObjects(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         if query.get("delimiter"):
             raise OssError(400, "NotImplemented", "This test server does not support delimiter.")
         is_v2 = query.get("list-type") == "2"
         prefix, max_keys = query.get("prefix", ""), int(query.get("max-keys") or 100)
         token = query.get("continuation-token", "")
-        after = base64.urlsafe_b64decode(token).decode() if is_v2 and token else query.get("start-after" if is_v2 else "marker", "")
+        after = (
+            base64.urlsafe_b64decode(token).decode()
+            if is_v2 and token
+            else query.get("start-after" if is_v2 else "marker", "")
+        )
         keys = sorted((k for k in self.objects if k.startswith(prefix) and k.encode() > after.encode()), key=str.encode)
         page, is_truncated = keys[:max_keys], len(keys) > max_keys
         url = query.get("encoding-type") == "url"
@@ -290,27 +320,18 @@ class OssServer:
         elif is_truncated:
             fields.append(("NextMarker", show(page[-1])))
         contents = "".join(
-            _element(
-                "Contents",
-                ("Key", show(k)),
-                ("LastModified", _iso(self.objects[k].mtime)),
-                ("ETag", _quoted(self.objects[k].etag)),
-                ("Type", self.objects[k].kind),
-                ("Size", len(self.objects[k].data)),
-                ("StorageClass", "Standard"),
-            )
-            for k in page
+            _element("Contents", ("Key", show(k)), *_listed(b), ("Type", b.kind), ("StorageClass", "Standard"))
+            for k, b in [(k, self.objects[k]) for k in page]
         )
-        return 200, {"Content-Type": "application/xml"}, _xml("ListBucketResult", _tags(*fields) + contents)
+        return _xml_answer("ListBucketResult", _tags(*fields) + contents)
 
-    def op_InitiateMultipartUpload(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_InitiateMultipartUpload(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         upload_id = uuid.uuid4().hex.upper()
         self.uploads[upload_id] = (key, {})
-        return 200, {"Content-Type": "application/xml"}, _xml(
-            "InitiateMultipartUploadResult", _tags(("Bucket", self.bucket), ("Key", key), ("UploadId", upload_id))
-        )
+        fields = ("Bucket", self.bucket), ("Key", key), ("UploadId", upload_id)
+        return _xml_answer("InitiateMultipartUploadResult", _tags(*fields))
 
-    def op_UploadPart(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_UploadPart(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         parts = self._upload(key, query)
         number = int(query["partNumber"]) if query["partNumber"].isdigit() else 0
         if not 1 <= number <= 10000:
@@ -318,32 +339,28 @@ class OssServer:
         parts[number] = blob = _blob(body)
         return 200, {"ETag": _quoted(blob.etag), "x-oss-hash-crc64ecma": str(blob.crc)}, b""
 
-    def op_ListParts(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_ListParts(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         parts = self._upload(key, query)
         marker, max_parts = int(query.get("part-number-marker") or 0), int(query.get("max-parts") or 1000)
         numbers = sorted(n for n in parts if n > marker)
         page, is_truncated = numbers[:max_parts], len(numbers) > max_parts
-        fields: list[tuple[str, object]] = [
+        fields = _tags(
             ("Bucket", self.bucket), ("Key", key), ("UploadId", query["uploadId"]), ("PartNumberMarker", marker),
-            ("NextPartNumberMarker", page[-1] if page else marker), ("MaxParts", max_parts), ("IsTruncated", str(is_truncated).lower()),
-        ]
-        xml_parts = "".join(
-            _element(
-                "Part",
-                ("PartNumber", n),
-                ("LastModified", _iso(parts[n].mtime)),
-                ("ETag", _quoted(parts[n].etag)),
-                ("HashCrc64ecma", parts[n].crc),
-                ("Size", len(parts[n].data)),
-            )
-            for n in page
+            ("NextPartNumberMarker", page[-1] if page else marker), ("MaxParts", max_parts),
+            ("IsTruncated", str(is_truncated).lower()),
+        )  # fmt: skip
+        listed = (
+            _element("Part", ("PartNumber", n), *_listed(parts[n]), ("HashCrc64ecma", parts[n].crc)) for n in page
         )
-        return 200, {"Content-Type": "application/xml"}, _xml("ListPartsResult", _tags(*fields) + xml_parts)
+        return _xml_answer("ListPartsResult", fields + "".join(listed))
 
-    def op_CompleteMultipartUpload(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_CompleteMultipartUpload(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         parts = self._upload(key, query)
         try:
-            listed = [(int(p.findtext("PartNumber", "")), p.findtext("ETag", "").strip('"')) for p in ElementTree.fromstring(body).iter("Part")]
+            listed = [
+                (int(p.findtext("PartNumber", "")), p.findtext("ETag", "").strip('"'))
+                for p in ElementTree.fromstring(body).iter("Part")
+            ]
         except (ElementTree.ParseError, ValueError):
             raise OssError(400, "MalformedXML", "The XML you provided was not well-formed.") from None
         numbers = [n for n, _ in listed]
@@ -351,7 +368,9 @@ class OssServer:
             raise OssError(400, "InvalidPartOrder", "The list of parts was not in ascending order.")
         for index, (number, etag) in enumerate(listed):
             if number not in parts or parts[number].etag != etag.upper():
-                raise OssError(400, "InvalidPart", "One or more of the specified parts could not be found.", PartNumber=str(number))
+                raise OssError(
+                    400, "InvalidPart", "One or more of the specified parts could not be found.", PartNumber=str(number)
+                )
             if index < len(listed) - 1 and len(parts[number].data) < MIN_PART_SIZE:
                 raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.")
         blob = _blob(b"".join(parts[n].data for n in numbers))
@@ -360,13 +379,11 @@ class OssServer:
         self.objects[key] = blob
         del self.uploads[query["uploadId"]]
         location = f"{self.endpoint}/{self.bucket}/{key}"
-        result = _xml(
-            "CompleteMultipartUploadResult",
-            _tags(("Location", location), ("Bucket", self.bucket), ("Key", key), ("ETag", _quoted(blob.etag))),
-        )
-        return 200, {"ETag": _quoted(blob.etag), "x-oss-hash-crc64ecma": str(blob.crc), "Content-Type": "application/xml"}, result
+        fields = ("Location", location), ("Bucket", self.bucket), ("Key", key), ("ETag", _quoted(blob.etag))
+        headers = {"ETag": _quoted(blob.etag), "x-oss-hash-crc64ecma": str(blob.crc)}
+        return _xml_answer("CompleteMultipartUploadResult", _tags(*fields), headers)
 
-    def op_AbortMultipartUpload(self, key: str, query: dict[str, str], body: bytes, range_: str) -> tuple[int, dict[str, str], bytes]:
+    def op_AbortMultipartUpload(self, key: str, query: Query, body: bytes, range_: str) -> Answer:
         self._upload(key, query)
         del self.uploads[query["uploadId"]]
         return 204, {}, b""
@@ -379,7 +396,9 @@ def _operation(method: str, key: str, query: dict[str, str]) -> str:
         return "InitiateMultipartUpload" if "uploads" in query else "CompleteMultipartUpload"
     if "uploadId" in query:
         return {"PUT": "UploadPart", "GET": "ListParts", "DELETE": "AbortMultipartUpload"}.get(method, "Unsupported")
-    return {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method, "Unsupported")
+    return {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(
+        method, "Unsupported"
+    )
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -434,7 +453,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if fault in ("500", "503"):
-                raise OssError(int(fault), "InternalError" if fault == "500" else "ServiceUnavailable", "Please try again.")
+                raise OssError(
+                    int(fault), "InternalError" if fault == "500" else "ServiceUnavailable", "Please try again."
+                )
             oss.check_signature(self.command, bucket, key, split.query, self.headers)
             if bucket != oss.bucket:
                 raise OssError(404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=bucket)
@@ -448,12 +469,15 @@ class _Handler(BaseHTTPRequestHandler):
                     raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
             handler = getattr(oss, f"op_{op}", None)
             if handler is None:
-                raise OssError(400, "NotImplemented", f"{self.command} {self.path} is not implemented by this test server.")
+                raise OssError(
+                    400, "NotImplemented", f"{self.command} {self.path} is not implemented by this test server."
+                )
             with oss._lock:
                 status, headers, payload = handler(key, query, body, self.headers.get("Range", ""))
         except OssError as exc:
-            fields = [("Code", exc.code), ("Message", exc.message), ("RequestId", request_id), ("HostId", "127.0.0.1"), *exc.extra.items()]
-            status, headers, payload = exc.status, {"Content-Type": "application/xml"}, _xml("Error", _tags(*fields))
+            fields = ("Code", exc.code), ("Message", exc.message), ("RequestId", request_id), ("HostId", "127.0.0.1")
+            status, headers, payload = exc.status, {"Content-Type": "application/xml"}, b""
+            payload = _xml("Error", _tags(*fields, *exc.extra.items()))
             if self.command == "HEAD":
                 headers["x-oss-err"] = base64.b64encode(payload).decode()
         if fault == "bad-crc" and "x-oss-hash-crc64ecma" in headers:

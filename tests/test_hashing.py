@@ -149,7 +149,11 @@ def test_walk_files(tmp_path: Path) -> None:
     single = _write(tmp_path / "single.txt", b"x")
     found = walk_files([tmp_path / "proj", single, tmp_path / "proj" / "top.txt"])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == [
-        "proj/top.txt", "proj/a/z/3.txt", "proj/b/1.txt", "proj/b/2.txt", "single.txt",
+        "proj/top.txt",
+        "proj/a/z/3.txt",
+        "proj/b/1.txt",
+        "proj/b/2.txt",
+        "single.txt",
     ]
     with pytest.raises(NotFoundError, match="missing"):
         walk_files([tmp_path / "missing"])

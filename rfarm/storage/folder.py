@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from io import FileIO
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,7 +62,7 @@ def _atomic_write(final: Path, fill: Callable[[BinaryIO], None]) -> None:
     _fsync_dir(final.parent)
 
 
-def _copy(src: BinaryIO, dst: BinaryIO, *, md5: str | None, what: str) -> None:
+def _copy(src: FileIO, dst: BinaryIO, *, md5: str | None, what: str) -> None:
     buf = bytearray(_BLOCK_SIZE)
     view = memoryview(buf)
     digest = hashlib.md5(usedforsecurity=False) if md5 is not None else None
@@ -160,7 +161,9 @@ class FolderStorage(Storage):
             for dirpath, dirnames, filenames in os.walk(base, onerror=_raise):
                 rel = Path(dirpath).relative_to(self.root).as_posix()
                 head = "" if rel == "." else f"{rel}/"
-                dirnames[:] = [d for d in dirnames if f"{head}{d}/".startswith(prefix) or prefix.startswith(f"{head}{d}/")]
+                dirnames[:] = [
+                    d for d in dirnames if f"{head}{d}/".startswith(prefix) or prefix.startswith(f"{head}{d}/")
+                ]
                 keys.extend(
                     f"{head}{name}"
                     for name in filenames

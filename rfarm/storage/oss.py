@@ -20,6 +20,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -218,7 +219,7 @@ class OssStorage(Storage):
     def exists_many(self, keys: Iterable[str]) -> dict[str, bool]:
         keys = [*keys]
         with ThreadPoolExecutor(max_workers=_EXISTS_THREADS, thread_name_prefix="rfarm-oss-head") as pool:
-            return dict(zip(keys, pool.map(self.exists, keys)))
+            return dict(zip(keys, pool.map(self.exists, keys), strict=True))
 
     def put_file(self, key: str, path: Path, *, md5: str | None = None) -> None:
         full = self._full(key)
@@ -322,11 +323,10 @@ class OssStorage(Storage):
     def list(self, prefix: str = "") -> Iterator[str]:
         token = ""
         while True:
-            page = self._call(
-                "list",
-                prefix,
-                lambda: self._bucket.list_objects_v2(self.prefix + prefix, continuation_token=token, max_keys=1000),
+            list_page = partial(
+                self._bucket.list_objects_v2, self.prefix + prefix, continuation_token=token, max_keys=1000
             )
+            page = self._call("list", prefix, list_page)
             for info in page.object_list:
                 yield info.key[len(self.prefix) :]
             if not page.is_truncated:

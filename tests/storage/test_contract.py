@@ -55,7 +55,7 @@ def test_put_file_with_wrong_md5_stores_nothing(storage: Storage, tmp_path: Path
 
 
 def test_put_missing_file(storage: Storage, tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match="nope.bin"):
+    with pytest.raises(NotFoundError, match=r"nope\.bin"):
         storage.put_file("k", tmp_path / "nope.bin")
 
 

@@ -29,7 +29,7 @@ def test_a_temporary_file_left_by_a_crash_is_invisible(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["a/CON", "a/con.txt", "LPT1", "a/b:c", "a/x?y", "a/quote\"d", "a/dot.", "a/space ", "k.tmp-0123456789abcdef"]
+    "key", ["a/CON", "a/con.txt", "LPT1", "a/b:c", "a/x?y", 'a/quote"d', "a/dot.", "a/space ", "k.tmp-0123456789abcdef"]
 )
 def test_names_unsafe_on_windows_are_refused(tmp_path: Path, key: str) -> None:
     with pytest.raises(UsageError, match="not a safe file name on Windows"):

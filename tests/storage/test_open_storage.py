@@ -70,15 +70,16 @@ def test_region_and_endpoint_imply_each_other() -> None:
         "oss://bucket/x?endpoint=oss-cn-shanghai-internal.aliyuncs.com", access_key_id="i", access_key_secret="s"
     )
     assert isinstance(by_endpoint, OssStorage)
-    assert (by_endpoint.region, by_endpoint.endpoint) == ("cn-shanghai", "https://oss-cn-shanghai-internal.aliyuncs.com")
+    assert (by_endpoint.region, by_endpoint.endpoint) == (
+        "cn-shanghai",
+        "https://oss-cn-shanghai-internal.aliyuncs.com",
+    )
     by_region = open_storage("oss://bucket/x/y/?region=cn-beijing", access_key_id="i", access_key_secret="s")
     assert isinstance(by_region, OssStorage)
     assert (by_region.endpoint, by_region.prefix) == ("https://oss-cn-beijing.aliyuncs.com", "x/y/")
 
 
-def test_oss_url_with_credentials_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_oss_url_with_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with OssServer(session_token="token") as server:
         monkeypatch.setenv("OSS_ACCESS_KEY_ID", server.access_key_id)
         monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", server.access_key_secret)

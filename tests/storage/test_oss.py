@@ -37,7 +37,9 @@ def test_etags_and_crc_are_those_oss_computes(oss_server: OssServer, make_oss: M
     storage.put_file("big", big)
     bucket = oss2.Bucket(
         oss2.ProviderAuthV4(oss2.StaticCredentialsProvider(oss_server.access_key_id, oss_server.access_key_secret)),
-        oss_server.endpoint, oss_server.bucket, region=oss_server.region,
+        oss_server.endpoint,
+        oss_server.bucket,
+        region=oss_server.region,
     )
     small = bucket.head_object("farm/small")
     assert small.headers["ETag"] == f'"{hashlib.md5(b"hello").hexdigest().upper()}"'
@@ -129,7 +131,11 @@ def test_5xx_answers_are_retried(oss_server: OssServer, make_oss: MakeOss) -> No
     storage.put_bytes("k", b"x")
     assert storage.get_bytes("k") == b"x"
     assert [(e.op, e.status) for e in oss_server.log] == [
-        ("PutObject", 503), ("PutObject", 503), ("PutObject", 200), ("GetObject", 500), ("GetObject", 200),
+        ("PutObject", 503),
+        ("PutObject", 503),
+        ("PutObject", 200),
+        ("GetObject", 500),
+        ("GetObject", 200),
     ]
 
 
@@ -174,16 +180,23 @@ def test_a_hung_server_times_out(oss_server: OssServer, make_oss: MakeOss) -> No
         make_oss(retries=1, timeout_s=0.3).get_bytes("k")
 
 
-def test_credentials_stay_out_of_repr_messages_and_logs(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_credentials_stay_out_of_repr_messages_and_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     secrets = {"key_id": "LTAI-visible-id", "secret": "very-secret-key", "token": "sts-session-token"}
-    with OssServer(access_key_id=secrets["key_id"], access_key_secret=secrets["secret"], session_token=secrets["token"]) as server:
+    with OssServer(
+        access_key_id=secrets["key_id"], access_key_secret=secrets["secret"], session_token=secrets["token"]
+    ) as server:
         storage = OssStorage(
-            server.bucket, "farm",
-            endpoint=server.endpoint, region=server.region,
-            access_key_id=secrets["key_id"], access_key_secret=secrets["secret"], session_token=secrets["token"],
-            checkpoint_dir=tmp_path / "ck", multipart_threshold_bytes=3 * PART, part_size_bytes=PART, retry_backoff_s=0,
+            server.bucket,
+            "farm",
+            endpoint=server.endpoint,
+            region=server.region,
+            access_key_id=secrets["key_id"],
+            access_key_secret=secrets["secret"],
+            session_token=secrets["token"],
+            checkpoint_dir=tmp_path / "ck",
+            multipart_threshold_bytes=3 * PART,
+            part_size_bytes=PART,
+            retry_backoff_s=0,
         )
         src, _ = _file(tmp_path, 4 * PART)
         with caplog.at_level(logging.DEBUG, logger="oss2"):
@@ -198,4 +211,3 @@ def test_credentials_stay_out_of_repr_messages_and_logs(
         assert value not in caplog.text
         assert value not in repr(storage)
         assert value not in str(caught.value)
-
