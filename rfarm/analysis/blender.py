@@ -9,8 +9,12 @@ import re
 import struct
 from pathlib import Path
 
+from collections.abc import Iterator
+
 from blender_asset_tracer import blendfile, trace
 from blender_asset_tracer.blendfile import exceptions, iterators
+from blender_asset_tracer.trace import blocks2assets, file2blocks
+from blender_asset_tracer.trace.result import BlockUsage
 
 from rfarm.analysis.base import (
     AnalysisResult,
@@ -48,7 +52,7 @@ class BlenderAnalyzer:
         except OSError as exc:
             raise AnalysisError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
         except _BLEND_ERRORS as exc:
-            raise AnalysisError(f"{path} is not a readable Blender file: {exc}.") from exc
+            raise AnalysisError(f"{path} is not a readable Blender file ({exc}).") from exc
         finally:
             blendfile.close_all_cached()
 
@@ -59,13 +63,13 @@ class BlenderAnalyzer:
             raise AnalysisError(f"{path} has no scene.")
         info = _scene_info(path, bfile, scene)
         collector = Collector()
-        for usage in trace.deps(path):
+        for usage in _usages(bfile):
             self._add(collector, resolver, usage)
         tips = render_tips(info) + collector.tips()
         return AnalysisResult(info, tuple(collector.dependencies), sort_tips(tips))
 
     @staticmethod
-    def _add(collector: Collector, resolver: PathResolver, usage: trace.result.BlockUsage) -> None:
+    def _add(collector: Collector, resolver: PathResolver, usage: BlockUsage) -> None:
         raw = bytes(usage.asset_path).decode("utf-8", "surrogateescape")
         holder = Path(usage.block.bfile.filepath)
         lookup = raw
@@ -83,6 +87,46 @@ class BlenderAnalyzer:
             attr="filepath",
             lookup=lookup,
         )
+
+
+def _usages(bfile: blendfile.BlendFile) -> Iterator[BlockUsage]:
+    """The tracer's asset usages, following linked libraries, each once.
+
+    Blocks are also expanded through material node trees: for Blender 5 files
+    the tracer looks for a material's tree under the compositor's field name,
+    so images used by linked materials would be missed.
+    """
+    seen: set[int] = set()
+    for block in file2blocks.iter_blocks(bfile):
+        for holder in trace.asset_holding_blocks([block, *_node_tree_ids(block)]):
+            for usage in blocks2assets.iter_assets(holder):
+                if hash(usage) not in seen:
+                    seen.add(hash(usage))
+                    yield usage
+
+
+def _node_tree_ids(block: blendfile.BlendFileBlock) -> Iterator[blendfile.BlendFileBlock]:
+    """Data blocks (images…) that nodes of ``block``'s embedded node tree use."""
+    if block.code != b"MA":
+        return
+    try:
+        tree = block.get_pointer(b"nodetree")
+    except KeyError:
+        return
+    trees, visited = [tree], set()
+    while trees:
+        tree = trees.pop()
+        if tree is None or tree.addr_old in visited or tree.dna_type_name != "bNodeTree":
+            continue
+        visited.add(tree.addr_old)
+        for node in iterators.listbase(tree.get_pointer((b"nodes", b"first"))):
+            ident = node.get_pointer(b"id")
+            if ident is None:
+                continue
+            if ident.code == b"NT":
+                trees.append(ident)
+            else:
+                yield ident
 
 
 def _active_scene(bfile: blendfile.BlendFile) -> blendfile.BlendFileBlock | None:

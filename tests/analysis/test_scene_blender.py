@@ -1,0 +1,123 @@
+"""Blender scenes, made by a child Python with bpy (never imported here), read with BAT."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rfarm.analysis import analyze_scene
+from rfarm.errors import AnalysisError
+
+MAKE_SCENES = textwrap.dedent(
+    """
+    import sys, bpy
+    from pathlib import Path
+    out = Path(sys.argv[-1])
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    mesh = bpy.data.meshes.new("PropMesh")
+    prop = bpy.data.objects.new("Prop", mesh)
+    bpy.context.scene.collection.objects.link(prop)
+    decal = bpy.data.images.new("decal", 4, 4)
+    decal.source = "FILE"
+    decal.filepath = "//maps/decal.png"
+    material = bpy.data.materials.new("PropMat")
+    material.use_nodes = True
+    material.node_tree.nodes.new("ShaderNodeTexImage").image = decal
+    mesh.materials.append(material)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / "assets" / "prop.blend"))
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.frame_start, scene.frame_end, scene.frame_step = 5, 42, 2
+    scene.frame_current = 7
+    scene.render.resolution_x, scene.render.resolution_y = 1280, 720
+    scene.render.resolution_percentage = 50
+    scene.render.filepath = "//render/shot_"
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    camera = bpy.data.objects.new("ShotCam", bpy.data.cameras.new("ShotCamData"))
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    for name, path in (("wood", "//textures/wood.png"), ("gone", "//textures/missing.png")):
+        image = bpy.data.images.new(name, 4, 4)
+        image.source = "FILE"
+        image.filepath = path
+        image.use_fake_user = True
+    with bpy.data.libraries.load(str(out / "assets" / "prop.blend"), link=True, relative=True) as (src, dst):
+        dst.objects = ["Prop"]
+    for linked in dst.objects:
+        scene.collection.objects.link(linked)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / "shot.blend"), relative_remap=True)
+
+    scene.camera = None
+    bpy.data.objects.remove(camera)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / "nocamera.blend"))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def blend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("blend")
+    (out / "textures").mkdir()
+    (out / "textures" / "wood.png").write_bytes(b"png")
+    (out / "assets" / "maps").mkdir(parents=True)
+    (out / "assets" / "maps" / "decal.png").write_bytes(b"png")
+    done = subprocess.run(
+        [sys.executable, "-c", MAKE_SCENES, str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+def test_blender_settings(blend_dir: Path) -> None:
+    info = analyze_scene(blend_dir / "shot.blend").scene_info
+    assert info.scene_type == "blender"
+    assert info.software_version and info.software_version.startswith(("4.", "5."))
+    assert (info.renderer, info.start, info.end, info.by_frame, info.current_frame) == ("CYCLES", 5, 42, 2, 7)
+    assert (info.width, info.height) == (640, 360)
+    assert (info.image_prefix, info.image_format) == ("//render/shot_", "OPEN_EXR")
+    assert info.cameras == ("ShotCam",)
+    assert [(layer.name, layer.renderable) for layer in info.render_layers] == [("ViewLayer", True)]
+    assert info.animation is True and info.fps == 24.0
+
+
+def test_blender_dependencies(blend_dir: Path) -> None:
+    result = analyze_scene(blend_dir / "shot.blend")
+    deps = {(d.kind, d.node, d.path): d for d in result.dependencies}
+    wood = deps["image", "wood", "//textures/wood.png"]
+    assert wood.exists and wood.files == ((blend_dir / "textures" / "wood.png").as_posix(),)
+    gone = deps["image", "gone", "//textures/missing.png"]
+    assert not gone.exists
+    library = deps["library", "prop.blend", "//assets/prop.blend"]
+    assert library.exists and library.node_type == "Library"
+    # The linked file's own image resolves relative to that file, not to the shot.
+    decal = deps["image", "decal", "//maps/decal.png"]
+    assert decal.exists and decal.source == str(blend_dir / "assets" / "prop.blend")
+    assert result.missing == [{"gone.filepath": "//textures/missing.png"}]
+    assert result.can_render
+
+
+def test_blender_without_camera_cannot_render(blend_dir: Path) -> None:
+    result = analyze_scene(blend_dir / "nocamera.blend")
+    assert result.scene_info.cameras == ()
+    assert not result.can_render
+    assert "no_renderable_camera" in {tip.code for tip in result.tips}
+
+
+@pytest.mark.parametrize("content", [b"", b"BLENDER-v500garbage", bytes(range(256)) * 20])
+def test_not_a_blend_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.blend"
+    path.write_bytes(content)
+    with pytest.raises(AnalysisError):
+        analyze_scene(path)
+
+
+def test_truncated_blend_file(blend_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cut.blend"
+    path.write_bytes((blend_dir / "shot.blend").read_bytes()[:3000])
+    with pytest.raises(AnalysisError, match="cut.blend"):
+        analyze_scene(path)
