@@ -457,7 +457,7 @@ def requeue_expired(*, now: datetime | None = None) -> int:
     count = 0
     with database.atomic():
         expired = list(
-            Frame.select(Frame, Task.max_lost_leases)
+            Frame.select(Frame, Task.id, Task.max_lost_leases)
             .join(Task)
             .where((Frame.status == "running") & (Frame.lease_until < now))
         )
@@ -515,9 +515,7 @@ def _after_test_frames(task_id: int, now: datetime) -> None:
 def _refresh_task(task_id: int, now: datetime) -> None:
     """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
     task = Task.get_by_id(task_id)
-    counts = Counter(
-        r.status for r in Frame.select(Frame.status).where(Frame.task == task_id)
-    )
+    counts = Counter(_counts([task_id])[task_id])
     open_frames = counts["queued"] + counts["running"]
     if open_frames == 0:
         if counts["failed"]:
