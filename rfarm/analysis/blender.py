@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 import struct
-from pathlib import Path
-
 from collections.abc import Iterator
+from pathlib import Path
 
 from blender_asset_tracer import blendfile, trace
 from blender_asset_tracer.blendfile import exceptions, iterators

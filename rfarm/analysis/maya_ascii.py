@@ -87,8 +87,9 @@ class _Statements:
 
     def wants(self, head: bytes) -> bool:
         if head.startswith(b"setAttr"):
-            if self.builder.wants_attributes():
-                return True
+            quote = head.find(b'"')
+            if self.builder.wants_attributes() or head[quote + 1 : quote + 2] != b".":
+                return True  # an attribute of a node that matters, or of a named node
             found = head.find(b'"string')
             end = head.find(b";")
             return found >= 0 and (end < 0 or found < end) and self.builder.wants_strings()

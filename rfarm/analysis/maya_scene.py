@@ -295,12 +295,23 @@ class MayaSceneBuilder:
             self._layers[name] = bool(value)
         table = DEPENDENCY_ATTRS.get(node_type or "")
         if table is None:
-            if isinstance(value, str) and node_type not in _NOT_INPUT_TYPES and _looks_like_input(leaf, value):
+            if isinstance(value, str) and node_type not in _NOT_INPUT_TYPES and self._looks_like_input(leaf, value):
                 self._add(value, kind="unclassified", node=name, node_type=node_type or "", attr=attr)
         elif pending:
             self._pending[attr] = value
         elif leaf in table:
             self._emit(name, node_type or "", {attr: value})
+
+    def _looks_like_input(self, attr: str, value: str) -> bool:
+        """A path with an input file's extension on a node type the table does not know.
+
+        Labels, patterns, search paths and the scene's own name are not inputs.
+        """
+        if attr in _NOT_INPUT_ATTRS or "\n" in value or len(value) > 4096:
+            return False
+        if not _PATH_SHAPED.search(value) or not _INPUT_EXTENSIONS.search(value):
+            return False
+        return value.replace("\\", "/").rpartition("/")[2] != self.path.name
 
     def _flush(self) -> None:
         name, node_type = self._current
@@ -459,12 +470,6 @@ class MayaSceneBuilder:
                 )
             )
         return tips
-
-
-def _looks_like_input(attr: str, value: str) -> bool:
-    if attr in _NOT_INPUT_ATTRS or "\n" in value or len(value) > 4096:
-        return False
-    return bool(_PATH_SHAPED.search(value)) and bool(_INPUT_EXTENSIONS.search(value))
 
 
 def _sequence_lookup(path: str, leaves: Mapping[str, AttrValue]) -> str | None:

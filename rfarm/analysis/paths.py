@@ -222,8 +222,8 @@ class PathResolver:
         env: Mapping[str, str] | None = None,
         windows_vars: bool = False,
     ) -> None:
-        self.scene = Path(scene)
-        self.scene_dir = Path(scene).resolve().parent
+        self.scene = Path(scene).resolve()
+        self.scene_dir = self.scene.parent
         self.project = project
         self.path_map = tuple(path_map)
         self.env = os.environ if env is None else env

@@ -1,0 +1,177 @@
+"""Maya ASCII details: the traps real files show, projects, references and resolution."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import WriteMa
+
+from rfarm.analysis import analyze_scene
+
+
+def deps_of(result: object) -> list[tuple[str, str, str, str]]:
+    return [(d.kind, d.node, d.attr, d.path) for d in result.dependencies]  # type: ignore[attr-defined]
+
+
+def test_traps_settings(data: Path) -> None:
+    info = analyze_scene(data / "traps.ma", env={}).to_dict()["scene_info"]
+    assert info == {
+        "scene_type": "maya",
+        "path": str(data / "traps.ma"),
+        "software_version": "2018ff09",
+        "renderer": "redshift",
+        # `setAttr -k on ".fs";` sets nothing; the later `-av -k on ".fs" 1001` does.
+        "start": 1001,
+        "end": 1100.5,
+        "by_frame": 2,
+        "animation": True,
+        "current_frame": 1001,
+        # vraySettings .wi/.he and the image plane's .w/.h are not the resolution.
+        "width": 1920,
+        "height": 1080,
+        "image_prefix": "<Scene>/<RenderLayer>/<RenderLayer>",
+        "image_format": "exr",
+        "cameras": ["shotCam"],
+        "render_layers": [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None}],
+        "time_unit": "80fps",
+        "fps": 80.0,
+        # requires before the file lines, repeated, over several lines, with a trailing space.
+        "plugins": {
+            "fbxmaya": "2020.3.9", "mtoa": "3.1.2", "stereoCamera": "10.0",
+            "redshift4maya": "3.0.46", "vrayformaya": "5",
+        },
+        "defaulted": ["render_layers"],
+    }
+
+
+def test_traps_dependencies(data: Path) -> None:
+    result = analyze_scene(data / "traps.ma", env={})
+    assert deps_of(result) == [
+        ("image_plane", "imagePlaneShape1", "imn", "D:/WS Micro Film/plates/plate.####.jpg"),
+        ("texture", "cup1:file1", "ftn", "C:/Users/me/_3D Projects/Maya//sourceimages/cup.png"),
+        ("texture", "file3", "ftn", "C:/Users/me/_3D Projects/Maya//sourceimages/cup.png"),
+        ("texture", "winFile", "ftn", "G:\\Artfx\\textures\\wall diffuse.tif"),
+        ("texture", "envFile", "ftn", "${SLiBLib}/wood/oak_<UDIM>.exr"),
+        ("alembic", "crate_AlembicNode", "fn", "/data/cache/crate.abc"),
+        ("alembic", "crate_AlembicNode", "fns[0]", "/data/cache/crate.abc"),
+        ("alembic", "crate_AlembicNode", "fns[1]", "/data/cache/crate_layer.abc"),
+        ("proxy", "rsProxy1", "fn", "H:/proxies/tree.####.rs"),
+        ("texture", "rsDomeLightShape1", "tex0", "H:/hdri/sky.hdr"),
+        ("materialx", "mtlx1", "filename", "looks/bottle.mtlx"),
+        ("unclassified", "custom1", "dataFile", "K:/plugin/data/lut.ocio"),
+        # A reference edit overrides the referenced file node's texture.
+        ("texture", "char:file1", "fileTextureName", "G:/proj/textures/override.png"),
+        # Only `file -r` lines: not the -rdi hierarchy, the -op INCL list, or the
+        # unloaded (-rdi ... -dr 1) reference.
+        ("reference", "charRN", "", "G:/proj/assets/char/char_rig.mb"),
+        ("reference", "charRN1", "", "G:/proj/assets/char/char_rig.mb{1}"),
+        ("reference", "crowdRN", "", "G:/proj/cache/crowd.abc"),
+    ]
+    winfile = result.dependencies[3]
+    assert winfile.resolved == "G:/Artfx/textures/wall diffuse.tif"
+    assert result.dependencies[14].resolved == "G:/proj/assets/char/char_rig.mb"
+    codes = {tip.code: tip for tip in result.tips}
+    assert set(codes) == {"missing_files", "local_path", "unknown_variable", "unloaded_reference", "script_nodes"}
+    assert "$SLiBLib" in codes["unknown_variable"].message
+    assert "oldRN" in codes["unloaded_reference"].message
+    assert "loadStuff" in codes["script_nodes"].message
+    assert result.can_render
+
+
+def test_project_resolution(data: Path) -> None:
+    project = data / "project"
+    result = analyze_scene(project / "scenes" / "shot.ma", env={}, path_map=[("p:\\show", str(project))])
+    by_node = {d.node: d for d in result.dependencies}
+    images = project.resolve() / "Images"
+    # uvTilingMode 3 reads the UDIM from the name; the workspace maps sourceImages to Images.
+    assert by_node["col"].files == tuple(f"{images.as_posix()}/col.{tile}.exr" for tile in (1001, 1002, 1011))
+    # useFrameExtension: the last number is the frame.
+    assert len(by_node["plateShape"].files) == 3
+    assert by_node["anim_abc"].resolved == (project.resolve() / "cache/alembic/anim.abc").as_posix()
+    assert by_node["beat"].exists
+    # The P:/ rule (case-insensitive, either slash) maps onto the project.
+    assert by_node["mapped"].exists and len(by_node["mapped"].files) == 3
+    # {1} copy numbers are stripped; the file is read once and its nodes get the namespace.
+    assert by_node["propRN1"].path == "assets/prop.ma{1}" and by_node["propRN1"].exists
+    assert by_node["prop:file1"].exists and by_node["prop:file1"].source == str((project / "assets/prop.ma").resolve())
+    assert not by_node["prop:file2"].exists
+    # prop.ma references shot.ma back: reported, not read again.
+    assert by_node["prop:shotRN"].exists
+    assert result.missing == [{"prop:file2.ftn": "prop_missing.png"}]
+    assert {tip.code for tip in result.tips} == {"missing_files"}
+    # The referenced file's render settings (vray) do not count.
+    assert result.scene_info.renderer == "arnold"
+    assert (result.scene_info.start, result.scene_info.end, result.scene_info.fps) == (1001, 1024, 30.0)
+
+
+def test_explicit_project_overrides_the_search(data: Path, tmp_path: Path) -> None:
+    shot = data / "project" / "scenes" / "shot.ma"
+    result = analyze_scene(shot, project=tmp_path, env={})
+    assert not {d.node: d for d in result.dependencies}["col"].exists
+
+
+def test_environment_variables(write_ma: WriteMa, tmp_path: Path) -> None:
+    (tmp_path / "lib" / "wood").mkdir(parents=True)
+    (tmp_path / "lib" / "wood" / "oak.png").write_bytes(b"x")
+    scene = write_ma(
+        "env.ma",
+        'createNode file -n "a";\n\tsetAttr ".ftn" -type "string" "$LIB/wood/oak.png";\n'
+        'createNode file -n "b";\n\tsetAttr ".ftn" -type "string" "${LIB}/wood/oak.png";\n'
+        'createNode file -n "c";\n\tsetAttr ".ftn" -type "string" "%LIB%/wood/oak.png";\n',
+    )
+    result = analyze_scene(scene, env={"LIB": str(tmp_path / "lib")})
+    assert [d.exists for d in result.dependencies] == [True, True, False]
+
+
+def test_long_names_explicit_nodes_and_crlf(write_ma: WriteMa) -> None:
+    body = (
+        'createNode file -name "tex" -skipSelect;\r\n'
+        '\tsetAttr -keyable on ".fileTextureName" -type "string" "tex/a.png";\r\n'
+        'createNode transform -n "other";\r\n'
+        'setAttr "tex.uvTilingMode" 3;\r\n'
+        'setAttr ":defaultRenderGlobals.startFrame" 12;\r\n'
+        'select -ne :defaultRenderGlobals;\r\n'
+        '\tsetAttr ".currentRenderer" -type "string" "vray";\r\n'
+        '\tsetAttr ".endFrame" 48;\r\n'
+        '\tsetAttr ".animation" on;\r\n'
+        'createNode VRaySettingsNode -s -n "vraySettings";\r\n'
+        '\tsetAttr ".fnprx" -type "string" "shots/<Layer>";\r\n'
+        '\tsetAttr ".imgfs" -type "string" "exr (multichannel)";\r\n'
+    )
+    result = analyze_scene(write_ma("long.ma", body), env={})
+    info = result.scene_info
+    assert (info.renderer, info.start, info.end, info.animation) == ("vray", 12, 48, True)
+    assert (info.image_prefix, info.image_format) == ("shots/<Layer>", "exr (multichannel)")
+    assert deps_of(result) == [("texture", "tex", "fileTextureName", "tex/a.png")]
+
+
+def test_render_errors(write_ma: WriteMa) -> None:
+    body = (
+        'createNode transform -n "cam";\ncreateNode camera -n "camShape" -p "cam";\n\tsetAttr ".rnd" no;\n'
+        'createNode renderLayer -n "defaultRenderLayer";\n\tsetAttr ".rndr" no;\n'
+        'select -ne :defaultRenderGlobals;\n\tsetAttr ".fs" 20;\n\tsetAttr ".ef" 10;\n'
+    )
+    result = analyze_scene(write_ma("bad.ma", body, camera=False), env={})
+    assert not result.can_render
+    errors = [tip.code for tip in result.tips if tip.level == "error"]
+    assert errors == ["no_renderable_camera", "no_renderable_layer", "end_before_start"]
+    assert result.tips[0].level == "error"
+
+
+@pytest.mark.parametrize(
+    ("version", "size"), [("2012", (640, 480)), ("2014", (640, 480)), ("2018ff09", (960, 540)), ("2025ff03", (960, 540))]
+)
+def test_resolution_defaults_follow_the_version(write_ma: WriteMa, version: str, size: tuple[int, int]) -> None:
+    info = analyze_scene(write_ma("v.ma", "", version=version), env={}).scene_info
+    assert (info.width, info.height) == size
+    assert {"width", "height"} <= set(info.defaulted)
+
+
+def test_windows_code_page_strings(tmp_path: Path) -> None:
+    scene = tmp_path / "cp.ma"
+    scene.write_bytes(
+        b'//Maya ASCII 2020 scene\n//Codeset: 1252\ncreateNode file -n "f";\n'
+        b'\tsetAttr ".ftn" -type "string" "C:/textures/caf\xe9.png";\n'
+    )
+    (dep,) = analyze_scene(scene, env={}).dependencies
+    assert dep.path == "C:/textures/café.png"
