@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,8 +18,8 @@ SCHEMA_VERSION = 1
 #: the PostgreSQL advisory lock that serialises schema changes (any constant)
 _PG_SCHEMA_LOCK = 0x72666172
 
+#: per connection; WAL is set once per file by :func:`_enable_wal` (it persists in the file)
 _SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
     "cache_size": -16000,
@@ -35,6 +36,27 @@ def sqlite_path(url: str) -> Path:
     return Path("/" + path) if url.startswith("sqlite:////") else Path(path)
 
 
+def _enable_wal(path: Path, *, timeout_s: float = 30) -> None:
+    """Put the SQLite file in WAL mode (it stays so), retrying while another process does the same.
+
+    Two connections switching a fresh file to WAL at once can get SQLITE_BUSY
+    at once, without the busy handler (SQLite's deadlock avoidance), so
+    several processes opening a new database together must retry here.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        conn = sqlite3.connect(str(path), timeout=timeout_s)
+        try:
+            conn.execute("PRAGMA journal_mode = wal")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise ServiceError(f"cannot open the database {path}: {exc}") from exc
+        finally:
+            conn.close()
+        time.sleep(0.05)
+
+
 def is_postgres(db: Database) -> bool:
     return isinstance(db, PostgresqlDatabase)
 
@@ -44,6 +66,7 @@ def open_database(url: str) -> Database:
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
+        _enable_wal(path)
         db: Database = SqliteDatabase(
             str(path), pragmas=_SQLITE_PRAGMAS, timeout=30, lock_type="IMMEDIATE"
         )
