@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rfarm import scene as rfarm_scene
 from rfarm import scheduler
 from rfarm.allocation import Needs, check_capacity
 from rfarm.config import Config
@@ -15,6 +17,9 @@ from rfarm.errors import UsageError
 from rfarm.frames import format_frames, parse_frame_list, parse_frames
 from rfarm.models import HardwareConfig, utcnow
 from rfarm.renderers import NAMES, renderer_for_scene
+
+if TYPE_CHECKING:
+    from rfarm.analysis import AnalysisResult
 
 
 def build_request(
@@ -37,17 +42,23 @@ def build_request(
     output_dir: str | None = None,
     stop_after_test: bool = False,
     hold_after_test: bool = False,
-    scene_frames: Sequence[int] | None = None,
+    analysis: AnalysisResult | None = None,
+    strict: bool = False,
     options: dict[str, Any] | None = None,
 ) -> scheduler.SubmitRequest:
     """A validated :class:`SubmitRequest`; raises UsageError naming the bad input.
 
-    ``scene_frames`` are the frames the scene itself says to render, used when
-    ``frames`` is not given.
+    ``analysis`` (of the scene) supplies the frame range, resolution and
+    renderer version where they are not given; with ``strict`` a missing
+    dependency refuses the submit.
     """
     path = Path(scene).expanduser()
     if not path.is_file():
         raise UsageError(f"scene file {scene} does not exist")
+    if strict and analysis is not None and analysis.missing:
+        (label, missing_path), = analysis.missing[0].items()
+        raise UsageError(f"--strict: {len(analysis.missing)} dependencies are missing, first {label}: {missing_path}")
+    scene_frames = rfarm_scene.scene_frames(analysis) if analysis is not None else None
     if priority not in scheduler.PRIORITIES:
         raise UsageError(f"unknown priority {priority!r}: use high, default or low")
     if renderer is not None and renderer not in NAMES:
@@ -71,8 +82,13 @@ def build_request(
     tests = parse_frame_list(test_frames)
     if stop_after_test and not tests or hold_after_test and not tests:
         raise UsageError("--stop-after-test and --hold-after-test need --test-frame")
+    info = analysis.scene_info if analysis is not None else None
+    extra: dict[str, Any] = {}
+    if info is not None and info.scene_type == "maya":
+        extra = {"width": info.width, "height": info.height}
     return scheduler.SubmitRequest(
         scene=str(path.resolve()),
+        renderer_version=_major(info.software_version) if info is not None else "",
         renderer=renderer or renderer_for_scene(str(path)),
         frames=frame_list,
         test_frames=tests,
@@ -91,8 +107,19 @@ def build_request(
         hold_after_test=hold_after_test,
         name=path.name,
         frames_spec=frames or format_frames(frame_list),
-        options={**(options or {}), **({"hardware_config": hardware_config} if hardware_config else {})},
+        options={**extra, **(options or {}), **({"hardware_config": hardware_config} if hardware_config else {})},
     )
+
+
+def _major(version: str | None) -> str:
+    """``2024`` of Maya's ``2024``/``2024ff07``; ``5`` of Blender's ``5.0``."""
+    match = re.match(r"\d+", version or "")
+    return match[0] if match else ""
+
+
+def missing_warnings(analysis: AnalysisResult) -> list[str]:
+    """One warning per missing dependency (the renders would lack them)."""
+    return [f"missing dependency {label}: {path}" for entry in analysis.missing for label, path in entry.items()]
 
 
 @dataclass(frozen=True, slots=True)

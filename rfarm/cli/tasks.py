@@ -42,6 +42,8 @@ def submit(
     user: Annotated[Optional[str], typer.Option(help="Submit as this user.")] = None,
     stop_after_test: Annotated[bool, typer.Option("--stop-after-test", help="A failed test frame fails the task.")] = False,
     hold_after_test: Annotated[bool, typer.Option("--hold-after-test", help="Hold the task after its test frames until `rfarm resume`.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse to submit while a dependency is missing.")] = False,
+    analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Read the scene's settings and dependencies first.")] = True,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress until the task ends; exit 0 only if it succeeded.")] = False,
     json: JsonOption = False,
 ) -> int:
@@ -51,7 +53,10 @@ def submit(
     """
     from rfarm import submission
 
+    from rfarm.scene import analyse_for_farm, is_analysable
+
     config = load(user=user, open_db=False)
+    analysis = analyse_for_farm(scene) if analyse and is_analysable(scene) and Path(scene).is_file() else None
     request = submission.build_request(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
         timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
@@ -59,7 +64,11 @@ def submit(
         renderer=renderer, camera=camera,
         layers=layer, output_dir=str(output) if output else None,
         stop_after_test=stop_after_test, hold_after_test=hold_after_test,
+        analysis=analysis, strict=strict,
     )
+    if analysis is not None:
+        for warning in submission.missing_warnings(analysis):
+            info(f"[yellow]warning:[/yellow] {warning}")
     submitted = submission.submit(config, request)
     task_id = submitted.task_id
     for warning in submitted.warnings:
