@@ -79,6 +79,8 @@ class _Walker:
         return tag, pos + self.header, size
 
     def walk(self, path: Path) -> None:
+        if len(self.data) < self.header + 4:
+            raise AnalysisError(f"{path} is not a Maya binary scene: it is too short.")
         tag, start, size = self._chunk(0)
         if self.data[start : start + 4] != b"Maya":
             raise AnalysisError(f"{path} is not a Maya binary scene: its IFF form is not 'Maya'.")
