@@ -31,6 +31,7 @@ HashProgress = Callable[[int, int, int], bool | None]
 """``on_progress(done_files, total_files, bytes_done)``, called from the calling
 thread after each file. Returning ``False`` (not ``None``) cancels."""
 
+_CACHE_BATCH = 1000
 _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
 _DECIMAL = re.compile(r"[0-9]{1,20}")
 _buffers = threading.local()
@@ -139,7 +140,7 @@ class HashCache:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
@@ -166,10 +167,14 @@ class HashCache:
 
     def put(self, path: Path | str, file_hash: FileHash, *, mtime_ns: int) -> None:
         """Remember ``file_hash`` for ``path`` as it was at ``mtime_ns``."""
-        with self._lock:
-            self._db.execute(
-                f"INSERT OR REPLACE INTO {self.TABLE} (path, size, mtime_ns, md5, xxh64) VALUES (?, ?, ?, ?, ?)",
-                (self._key(Path(path)), file_hash.size, mtime_ns, file_hash.md5, file_hash.xxh64),
+        self.put_many([(path, file_hash, mtime_ns)])
+
+    def put_many(self, entries: Iterable[tuple[Path | str, FileHash, int]]) -> None:
+        """Remember many ``(path, file_hash, mtime_ns)`` in one transaction."""
+        rows = [(self._key(Path(p)), h.size, mtime_ns, h.md5, h.xxh64) for p, h, mtime_ns in entries]
+        with self._lock, self._db:
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO {self.TABLE} (path, size, mtime_ns, md5, xxh64) VALUES (?, ?, ?, ?, ?)", rows
             )
 
     def close(self) -> None:
@@ -185,7 +190,8 @@ class HashCache:
         self.close()
 
 
-def _hash_cached(path: Path, cache: HashCache | None) -> FileHash:
+def _hash_cached(path: Path, cache: HashCache | None) -> tuple[FileHash, int | None]:
+    """The file's hash, and the ``mtime_ns`` to cache it under (None: do not cache it)."""
     if cache is not None:
         try:
             st = os.stat(path)
@@ -193,11 +199,9 @@ def _hash_cached(path: Path, cache: HashCache | None) -> FileHash:
             raise _read_error(path, exc) from exc
         cached = cache.get(path, size=st.st_size, mtime_ns=st.st_mtime_ns)
         if cached is not None:
-            return cached
+            return cached, None
     file_hash, stable = _hash_stable(path)
-    if cache is not None and stable is not None:
-        cache.put(path, file_hash, mtime_ns=stable.st_mtime_ns)
-    return file_hash
+    return file_hash, stable.st_mtime_ns if cache is not None and stable is not None else None
 
 
 def hash_files(
@@ -227,18 +231,29 @@ def hash_files(
     """
     files = list(dict.fromkeys(Path(p) for p in paths))
     found: dict[Path, FileHash] = {}
+    to_cache: list[tuple[Path | str, FileHash, int]] = []
     bytes_done = 0
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="rfarm-hash") as pool:
         futures = {pool.submit(_hash_cached, p, cache): p for p in files}
         try:
             for future in as_completed(futures):
-                file_hash = found[futures[future]] = future.result()
+                path = futures[future]
+                file_hash, mtime_ns = future.result()
+                found[path] = file_hash
+                if mtime_ns is not None:
+                    to_cache.append((path, file_hash, mtime_ns))
+                if cache is not None and len(to_cache) >= _CACHE_BATCH:
+                    cache.put_many(to_cache)
+                    to_cache.clear()
                 bytes_done += file_hash.size
                 if on_progress is not None and on_progress(len(found), len(files), bytes_done) is False:
                     raise Cancelled(f"Hashing cancelled after {len(found)} of {len(files)} files.")
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
+        finally:
+            if cache is not None and to_cache:
+                cache.put_many(to_cache)
     return {p: found[p] for p in files}
 
 
