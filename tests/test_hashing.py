@@ -72,10 +72,13 @@ def test_progress_reports_each_file_from_the_calling_thread(tmp_path: Path) -> N
     assert threads == {threading.get_ident()}
 
 
-def test_progress_returning_false_cancels(tmp_path: Path) -> None:
-    paths = [_write(tmp_path / f"f{i}", b"x") for i in range(50)]
-    with pytest.raises(Cancelled, match="cancelled after 3 of 50"):
-        hash_files(paths, threads=2, on_progress=lambda done, total, size: done < 3)
+def test_progress_returning_false_cancels_and_keeps_what_was_hashed(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / "files" / f"f{i}", b"x") for i in range(50)]
+    with HashCache(tmp_path / "cache.db") as cache, pytest.raises(Cancelled, match="cancelled after 3 of 50"):
+        hash_files(paths, threads=2, cache=cache, on_progress=lambda done, total, size: done < 3)
+    db = sqlite3.connect(tmp_path / "cache.db")
+    assert db.execute("SELECT count(*) FROM hashes_v1").fetchone() == (3,)
+    db.close()
 
 
 def test_cache_hit_does_not_read_the_file(tmp_path: Path) -> None:
