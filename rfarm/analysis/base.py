@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -142,7 +142,7 @@ class AnalysisResult:
 
     scene_info: SceneInfo
     dependencies: tuple[Dependency, ...] = ()
-    tips: tuple[Tip, ...] = field(default=())
+    tips: tuple[Tip, ...] = ()
 
     @property
     def asset(self) -> list[str]:
@@ -208,10 +208,9 @@ class Collector:
         node_type: str,
         attr: str,
         lookup: str | None = None,
-        base: Path | None = None,
     ) -> Dependency:
         """Resolve ``lookup`` (default: ``path``) and record the dependency."""
-        found = resolver.resolve(lookup or path, kind=kind, base=base)
+        found = resolver.resolve(lookup or path, kind=kind)
         if found.local_only:
             self._local_paths[path] = None
         self._unknown_variables.update(dict.fromkeys(found.unknown_variables))
@@ -293,7 +292,7 @@ def _plain_number(value: float) -> float | int:
 
 
 def sort_tips(tips: Sequence[Tip]) -> tuple[Tip, ...]:
-    """Errors first, then warnings, then info; each code once per message."""
+    """Errors first, then warnings, then info; a repeated tip once."""
     order = {"error": 0, "warning": 1, "info": 2}
     unique = dict.fromkeys(tips)
     return tuple(sorted(unique, key=lambda tip: order[tip.level]))

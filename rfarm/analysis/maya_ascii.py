@@ -1,6 +1,7 @@
 """Maya ASCII (.ma) reader: streams statements into a :class:`MayaSceneBuilder`."""
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from rfarm.analysis.maya_scene import MayaSceneBuilder, decode, parse_edits
 from rfarm.errors import AnalysisError
 
 _HEADER = re.compile(rb"//Maya ASCII (\S+) scene")
+_CODESET = re.compile(rb"^//Codeset: *(\S+)", re.MULTILINE)
 _FLAG = re.compile(rb"-[A-Za-z][A-Za-z0-9]*")
 _NUMBER = re.compile(rb"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _BOOLEANS = {b"yes": True, b"on": True, b"true": True, b"no": False, b"off": False, b"false": False}
@@ -37,7 +39,7 @@ _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1
 _ALWAYS_WANTED = (b"createNode", b"select", b"file ", b"file\t", b"file\n", b"requires", b"currentUnit")
 
 
-def read_scene(path: Path, builder: MayaSceneBuilder, *, block_size: int = mel.BLOCK_SIZE) -> None:
+def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
     """Feed the .ma file at ``path`` to ``builder``.
 
     Raises:
@@ -49,15 +51,19 @@ def read_scene(path: Path, builder: MayaSceneBuilder, *, block_size: int = mel.B
         raise AnalysisError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     with stream:
         try:
-            first = stream.readline(4096)
+            head = stream.read(4096)
+            stream.seek(0)
         except OSError as exc:
             raise AnalysisError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-        header = _HEADER.match(first)
+        header = _HEADER.match(head)
         if header is None:
             raise AnalysisError(f"{path} is not a Maya ASCII scene: it lacks the '//Maya ASCII' header.")
         builder.version = header.group(1).decode("ascii", "replace")
+        codeset = _CODESET.search(head)
+        if codeset is not None:
+            builder.codec = _codec(codeset.group(1).decode("ascii", "replace"))
         reader = _Statements(builder)
-        scanner = mel.StatementScanner(stream, reader.wants, block_size=block_size)
+        scanner = mel.StatementScanner(stream, reader.wants)
         try:
             for statement in scanner:
                 reader.handle(statement.text)
@@ -67,16 +73,25 @@ def read_scene(path: Path, builder: MayaSceneBuilder, *, block_size: int = mel.B
         builder.tip(
             "statement_too_long",
             "warning",
-            f"A statement at byte {offset + len(first)} is longer than {mel.MAX_STATEMENT >> 20} MB and was "
+            f"A statement at byte {offset} is longer than {mel.MAX_STATEMENT >> 20} MB and was "
             "skipped; the result may be partial.",
         )
     if scanner.unterminated_at is not None:
         builder.tip(
             "truncated",
             "warning",
-            f"The file ends inside a statement (byte {scanner.unterminated_at + len(first)}); it may be "
+            f"The file ends inside a statement (byte {scanner.unterminated_at}); it may be "
             "truncated, so the result may be partial.",
         )
+
+
+def _codec(codeset: str) -> str:
+    """Python's name for a ``//Codeset:`` value (``1252``, ``932``, ``UTF-8``)."""
+    name = f"cp{codeset}" if codeset.isdigit() else codeset
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "cp1252"
 
 
 class _Statements:
@@ -84,6 +99,10 @@ class _Statements:
 
     def __init__(self, builder: MayaSceneBuilder) -> None:
         self.builder = builder
+        self.codec = builder.codec
+
+    def _decode(self, raw: bytes) -> str:
+        return decode(raw, self.codec)
 
     def wants(self, head: bytes) -> bool:
         if head.startswith(b"setAttr"):
@@ -107,24 +126,24 @@ class _Statements:
         elif command == b"createNode":
             self._create_node(tokens)
         elif command == b"select":
-            names = [value for kind, value in tokens[1:] if kind != mel.PUNCT and not _FLAG.fullmatch(value)]
+            names = [v for kind, v in tokens[1:] if kind != mel.PUNCT and not _FLAG.fullmatch(v)]
             if names:
-                self.builder.select(decode(names[-1]))
+                self.builder.select(self._decode(names[-1]))
         elif command == b"file":
             self._file(tokens)
         elif command == b"requires":
             positional, _ = _split_flags(tokens, _REQUIRES_FLAGS)
             if len(positional) >= 2:
-                self.builder.requires(decode(positional[-2][1]), decode(positional[-1][1]))
+                self.builder.requires(self._decode(positional[-2][1]), self._decode(positional[-1][1]))
         elif command == b"currentUnit":
             _, flags = _split_flags(tokens, _CURRENT_UNIT_FLAGS)
             unit = flags.get(b"-t") or flags.get(b"-time")
             if unit:
-                self.builder.time_unit = decode(unit)
+                self.builder.time_unit = self._decode(unit)
         elif command == b"connectAttr":
             plugs = [value for kind, value in tokens if kind == mel.STRING]
             if len(plugs) >= 2:
-                self.builder.connect(decode(plugs[0]), decode(plugs[1]))
+                self.builder.connect(self._decode(plugs[0]), self._decode(plugs[1]))
 
     def _create_node(self, tokens: list[mel.Token]) -> None:
         positional, flags = _split_flags(tokens, _CREATE_NODE_FLAGS)
@@ -132,20 +151,23 @@ class _Statements:
         if len(positional) < 1 or name is None:
             return
         parent = flags.get(b"-p") or flags.get(b"-parent")
-        self.builder.create_node(decode(positional[0][1]), decode(name), decode(parent) if parent else None)
+        self.builder.create_node(
+            self._decode(positional[0][1]), self._decode(name), self._decode(parent) if parent else None
+        )
 
     def _set_attr(self, tokens: list[mel.Token]) -> None:
         positional, flags = _split_flags(tokens, _SET_ATTR_FLAGS)
         if not positional or positional[0][0] != mel.STRING or len(positional) < 2:
             return
-        attr = decode(positional[0][1])
+        attr = self._decode(positional[0][1])
         values = positional[1:]
         data_type = flags.get(b"-type") or flags.get(b"-typ")
         if data_type == b"string":
             if values[0][0] == mel.STRING:
-                self.builder.set_attr(attr, decode(values[0][1]))
+                self.builder.set_attr(attr, self._decode(values[0][1]))
         elif data_type == b"stringArray":
-            self.builder.set_attr(attr, tuple(decode(value) for kind, value in values if kind == mel.STRING))
+            strings = tuple(self._decode(value) for kind, value in values if kind == mel.STRING)
+            self.builder.set_attr(attr, strings)
         elif data_type == b"dataReferenceEdits":
             parse_edits(self.builder, values)
         elif data_type is None and values[0][0] == mel.WORD:
@@ -162,9 +184,9 @@ class _Statements:
             return
         deferred = (flags.get(b"-dr") or flags.get(b"-deferReference")) in (b"1", b"true", b"on", b"yes")
         self.builder.reference(
-            decode(strings[-1]),
-            namespace=decode(flags.get(b"-ns") or flags.get(b"-namespace") or b""),
-            node=decode(flags.get(b"-rfn") or flags.get(b"-referenceNode") or b""),
+            self._decode(strings[-1]),
+            namespace=self._decode(flags.get(b"-ns") or flags.get(b"-namespace") or b""),
+            node=self._decode(flags.get(b"-rfn") or flags.get(b"-referenceNode") or b""),
             depth=None if is_reference else _int(depth),
             deferred=deferred,
         )

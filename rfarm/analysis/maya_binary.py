@@ -12,12 +12,8 @@ import struct
 from collections.abc import Mapping
 from pathlib import Path
 
-from rfarm.analysis.maya_scene import (
-    TIME_ATTRS,
-    MayaSceneBuilder,
-    decode,
-    time_unit_fps,
-)
+from rfarm.analysis.maya_nodes import TIME_ATTRS, time_unit_fps
+from rfarm.analysis.maya_scene import MayaSceneBuilder, decode
 from rfarm.errors import AnalysisError
 
 _GROUPS = frozenset({b"FOR4", b"LIS4", b"CAT4", b"PRO4", b"FOR8", b"LIS8", b"CAT8", b"PRO8"})
@@ -50,7 +46,9 @@ def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
         with path.open("rb") as stream:
             head = stream.read(24)
             if len(head) < 12 or head[:4] not in (b"FOR4", b"FOR8"):
-                raise AnalysisError(f"{path} is not a Maya binary scene: it does not start with FOR4 or FOR8.")
+                raise AnalysisError(
+                    f"{path} is not a Maya binary scene: it starts with neither FOR4 nor FOR8."
+                )
             if stream.seek(0, 2) == 0:
                 raise AnalysisError(f"{path} is empty.")
             with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:

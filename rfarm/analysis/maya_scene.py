@@ -1,4 +1,4 @@
-"""What .ma and .mb files have in common: the nodes that matter and Maya's defaults.
+"""What .ma and .mb files have in common: one model of a scene, fed by both readers.
 
 Both readers turn their file into the same events (``create_node``,
 ``set_attr``, ``reference`` …) on a :class:`MayaSceneBuilder`, which keeps only
@@ -24,6 +24,20 @@ from rfarm.analysis.base import (
     render_tips,
     sort_tips,
 )
+from rfarm.analysis.maya_nodes import (
+    DEFAULT_NODES,
+    DEPENDENCY_ATTRS,
+    EDIT_ATTRS,
+    IMAGE_FORMATS,
+    INPUT_EXTENSIONS,
+    NOT_INPUT_ATTRS,
+    NOT_INPUT_TYPES,
+    PATH_SHAPED,
+    SCRIPT_NODES_MAYA_WRITES,
+    SEQUENCE_NODE_TYPES,
+    SETTINGS,
+    time_unit_fps,
+)
 from rfarm.analysis.paths import PathResolver
 from rfarm.errors import AnalysisError
 
@@ -31,139 +45,7 @@ AttrValue = str | float | bool | tuple[str, ...]
 Reader = Callable[[Path, "MayaSceneBuilder"], None]
 
 MAX_REFERENCE_DEPTH = 16
-
-# node type -> attribute (short and long names) -> dependency kind
-DEPENDENCY_ATTRS: Mapping[str, Mapping[str, str]] = {
-    "file": {"ftn": "texture", "fileTextureName": "texture"},
-    "psdFileTex": {"ftn": "texture", "fileTextureName": "texture"},
-    "movie": {"ftn": "movie", "fileTextureName": "movie"},
-    "mentalrayTexture": {"ftn": "texture", "fileTextureName": "texture"},
-    "mentalrayIblShape": {"tx": "texture", "texture": "texture"},
-    "imagePlane": {"imn": "image_plane", "imageName": "image_plane"},
-    "audio": {"f": "audio", "filename": "audio"},
-    "cacheFile": {"cp": "cache", "cachePath": "cache"},
-    "diskCache": {"cn": "cache", "cacheName": "cache"},
-    "gpuCache": {"cfn": "gpu_cache", "cacheFileName": "gpu_cache"},
-    "AlembicNode": {"fn": "alembic", "abc_File": "alembic", "fns": "alembic", "abc_layerFiles": "alembic"},
-    "aiStandIn": {"dso": "standin"},
-    "aiImage": {"filename": "texture"},
-    "aiVolume": {"filename": "volume", "dso": "volume"},
-    "aiPhotometricLight": {"aiFilename": "ies", "ai_filename": "ies"},
-    "aiMaterialx": {"filename": "materialx"},
-    "RedshiftProxyMesh": {"fn": "proxy", "fileName": "proxy"},
-    "RedshiftVolumeShape": {"fn": "volume", "fileName": "volume"},
-    "RedshiftNormalMap": {"tex0": "texture"},
-    "RedshiftSprite": {"tex0": "texture"},
-    "RedshiftCameraMap": {"tex0": "texture"},
-    "RedshiftLightGobo": {"tex0": "texture"},
-    "RedshiftDomeLight": {"tex0": "texture", "tex1": "texture"},
-    "RedshiftEnvironment": {f"tex{i}": "texture" for i in range(5)},
-    "RedshiftIESLight": {"profile": "ies"},
-    "RedshiftLensDistortion": {"LDimage": "texture"},
-    "RedshiftBokeh": {"dofBokehImage": "texture"},
-    "RedshiftPostEffects": {"clrMgmtOcioFilename": "ocio", "lutFilename": "texture"},
-    "VRayMesh": {"fn": "proxy", "fileName": "proxy"},
-    "VRayProxy": {"fileName": "proxy"},
-    "VRayVolumeGrid": {"if": "volume", "inFile": "volume", "inPath": "volume"},
-    "VRayScene": {"FilePath": "vrscene", "fPath": "vrscene"},
-    "VRayLightIESShape": {"iesFile": "ies"},
-    "VRayPtex": {"ptexFile": "texture"},
-    "xgmPalette": {
-        "xfn": "xgen", "xgFileName": "xgen", "xbf": "xgen", "xgBaseFile": "xgen", "xgDeltaFiles": "xgen",
-    },
-    "xgmSplineCache": {"fileName": "xgen"},
-    "xgmCurveToSpline": {"fileName": "xgen"},
-    "pgYetiMaya": {"cacheFileName": "yeti", "groomFileName": "yeti"},
-    "mayaUsdProxyShape": {"fp": "usd", "filePath": "usd"},
-    "colorManagementGlobals": {"cfp": "ocio", "configFilePath": "ocio"},
-    "PxrTexture": {"filename": "texture"},
-    "PxrPtexture": {"filename": "texture"},
-    "PxrNormalMap": {"filename": "texture"},
-    "PxrBump": {"filename": "texture"},
-    "PxrMultiTexture": {f"filename{i}": "texture" for i in range(10)},
-    "PxrDomeLight": {"lightColorMap": "texture"},
-    "PxrRectLight": {"lightColorMap": "texture", "iesProfile": "ies"},
-    "PxrDiskLight": {"iesProfile": "ies"},
-    "PxrSphereLight": {"iesProfile": "ies"},
-    "RenderManArchive": {"filename": "archive"},
-    "assemblyDefinition": {"rda": "assembly", "representationData": "assembly"},
-    "assemblyReference": {"def": "assembly", "definition": "assembly"},
-    "brush": {"imn": "texture", "imageName": "texture", "lim": "texture", "fim": "texture"},
-    "houdiniAsset": {"otlFilePath": "hda"},
-}
-
-# Long attribute names in reference edits that set an input path.
-EDIT_ATTRS: Mapping[str, tuple[str, str]] = {
-    "fileTextureName": ("file", "texture"),
-    "cacheFileName": ("gpuCache", "gpu_cache"),
-    "abc_File": ("AlembicNode", "alembic"),
-    "dso": ("aiStandIn", "standin"),
-    "fileName": ("RedshiftProxyMesh", "proxy"),
-}
-
-# Shared nodes Maya never creates in a file, only selects (``select -ne :name``).
-DEFAULT_NODES: Mapping[str, str] = {
-    "defaultRenderGlobals": "renderGlobals",
-    "defaultResolution": "resolution",
-    "time1": "time",
-    "defaultColorMgtGlobals": "colorManagementGlobals",
-    "defaultArnoldDriver": "aiAOVDriver",
-    "vraySettings": "VRaySettingsNode",
-    "defaultRenderLayer": "renderLayer",
-}
-
-# Render settings: node name -> attribute alias -> short name.
-SETTINGS: Mapping[str, Mapping[str, str]] = {
-    "defaultRenderGlobals": {
-        "ren": "ren", "currentRenderer": "ren", "an": "an", "animation": "an",
-        "fs": "fs", "startFrame": "fs", "ef": "ef", "endFrame": "ef",
-        "bfs": "bfs", "byFrameStep": "bfs", "ifp": "ifp", "imageFilePrefix": "ifp",
-        "outf": "outf", "imageFormat": "outf", "imfkey": "imfkey", "imfPluginKey": "imfkey",
-    },
-    "defaultResolution": {"w": "w", "width": "w", "h": "h", "height": "h"},
-    "time1": {"o": "o", "outTime": "o"},
-    "defaultArnoldDriver": {"ai_translator": "ai_translator", "aiTranslator": "ai_translator"},
-    "vraySettings": {"imgfs": "imgfs", "imageFormatStr": "imgfs", "fnprx": "fnprx", "fileNamePrefix": "fnprx"},
-}
-
-# (node, short attribute) pairs that are time values (ticks in .mb files).
-TIME_ATTRS = frozenset({("defaultRenderGlobals", "fs"), ("defaultRenderGlobals", "ef"), ("time1", "o")})
-
-TIME_UNITS: Mapping[str, float] = {
-    "game": 15, "film": 24, "pal": 25, "ntsc": 30, "show": 48, "palf": 50, "ntscf": 60,
-    "millisec": 1000, "sec": 1, "min": 1 / 60, "hour": 1 / 3600,
-}
-
-IMAGE_FORMATS: Mapping[int, str] = {
-    0: "gif", 1: "si", 2: "rla", 3: "tif", 4: "tif16", 5: "sgi", 6: "als", 7: "iff", 8: "jpg",
-    9: "eps", 10: "iff16", 11: "cin", 12: "yuv", 13: "sgi16", 19: "tga", 20: "bmp", 22: "mov",
-    23: "avi", 31: "psd", 32: "png", 35: "dds", 36: "psd_layered", 60: "swf", 61: "ai", 62: "svg",
-}
-
-# Extensions that make a string on an unlisted node type an input file.
-_INPUT_EXTENSIONS = re.compile(
-    r"\.(exr|tx|tif|tiff|png|jpe?g|tga|hdr|psd|iff|ass|ass\.gz|usd|usda|usdc|usdz|abc|vdb|rs|"
-    r"vrmesh|vrscene|fur|xgen|ptx|mc|mcx|wav|aiff?|mp3|mov|mp4|avi|ies|ocio|mtlx|osl|oso|"
-    r"ma|mb|fbx|obj|bgeo|bgeo\.sc|hda|otl|rib|ptc|bkm)$",
-    re.IGNORECASE,
-)
-_PATH_SHAPED = re.compile(r"^([A-Za-z]:[\\/]|[\\/]|\$|\.{1,2}[\\/])|[\\/]")
-_NOT_INPUT_TYPES = frozenset(
-    {"script", "camera", "reference", "renderGlobals", "hwRenderGlobals", "expression"}
-)
-_SEQUENCE_NODE_TYPES = frozenset({"file", "imagePlane", "psdFileTex", "movie"})
-_NOT_INPUT_ATTRS = frozenset({"icn", "iconName", "templatePath", "outputCacheFileName", "imageSearchPath"})
 _INDEX = re.compile(r"\[[^\]]*\]")
-_SCRIPT_NODES_MAYA_WRITES = frozenset({"sceneConfigurationScriptNode", "uiConfigurationScriptNode"})
-
-
-def time_unit_fps(unit: str) -> float | None:
-    """Frames per second of a ``currentUnit -t`` value (``film``, ``23.976fps``…)."""
-    if unit in TIME_UNITS:
-        return float(TIME_UNITS[unit])
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(?:fps|df)", unit)
-    return float(match.group(1)) if match else None
-
 
 def _major_version(version: str | None) -> int | None:
     match = re.match(r"(\d{4})", version or "")
@@ -188,6 +70,7 @@ class MayaSceneBuilder:
         self.collector = collector
         self.namespace = namespace
         self.version: str | None = None
+        self.codec = "cp1252"
         self.time_unit: str | None = None
         self.plugins: dict[str, str] = {}
         self.tips: list[Tip] = []
@@ -229,7 +112,7 @@ class MayaSceneBuilder:
             self._layers[name] = True
         elif node_type == "renderSetupLayer":
             self._setup_layers[name] = ""
-        elif node_type == "script" and name not in _SCRIPT_NODES_MAYA_WRITES:
+        elif node_type == "script" and name not in SCRIPT_NODES_MAYA_WRITES:
             self._script_nodes.append(name)
         if node_type in DEPENDENCY_ATTRS or node_type in ("camera", "renderLayer", "reference"):
             self._node_types[name] = node_type
@@ -250,7 +133,7 @@ class MayaSceneBuilder:
 
     def wants_strings(self) -> bool:
         """Whether a string attribute of the current node could name an input file."""
-        return self._current[1] not in _NOT_INPUT_TYPES
+        return self._current[1] not in NOT_INPUT_TYPES
 
     def set_attr(self, attr: str, value: AttrValue) -> None:
         """Set ``.attr`` on the current node, or ``node.attr`` on a named one."""
@@ -295,21 +178,21 @@ class MayaSceneBuilder:
             self._layers[name] = bool(value)
         table = DEPENDENCY_ATTRS.get(node_type or "")
         if table is None:
-            if isinstance(value, str) and node_type not in _NOT_INPUT_TYPES and self._looks_like_input(leaf, value):
+            if isinstance(value, str) and self._looks_like_input(node_type, leaf, value):
                 self._add(value, kind="unclassified", node=name, node_type=node_type or "", attr=attr)
         elif pending:
             self._pending[attr] = value
         elif leaf in table:
             self._emit(name, node_type or "", {attr: value})
 
-    def _looks_like_input(self, attr: str, value: str) -> bool:
+    def _looks_like_input(self, node_type: str | None, attr: str, value: str) -> bool:
         """A path with an input file's extension on a node type the table does not know.
 
         Labels, patterns, search paths and the scene's own name are not inputs.
         """
-        if attr in _NOT_INPUT_ATTRS or "\n" in value or len(value) > 4096:
+        if node_type in NOT_INPUT_TYPES or attr in NOT_INPUT_ATTRS or "\n" in value or len(value) > 4096:
             return False
-        if not _PATH_SHAPED.search(value) or not _INPUT_EXTENSIONS.search(value):
+        if not PATH_SHAPED.search(value) or not INPUT_EXTENSIONS.search(value):
             return False
         return value.replace("\\", "/").rpartition("/")[2] != self.path.name
 
@@ -333,11 +216,11 @@ class MayaSceneBuilder:
                 if not isinstance(item, str) or not item or item.startswith("<MAYA_"):
                     continue
                 label = f"{attr}[{index}]" if isinstance(value, tuple) else attr
-                if node_type == "assemblyDefinition" and not _PATH_SHAPED.search(item):
+                if node_type == "assemblyDefinition" and not PATH_SHAPED.search(item):
                     continue
                 if node_type == "cacheFile":
                     item = self._cache_file_path(item, leaves)
-                lookup = _sequence_lookup(item, leaves) if node_type in _SEQUENCE_NODE_TYPES else None
+                lookup = _sequence_lookup(item, leaves) if node_type in SEQUENCE_NODE_TYPES else None
                 self._add(item, kind=kind, node=name, node_type=node_type, attr=label, lookup=lookup)
 
     @staticmethod
@@ -442,7 +325,8 @@ class MayaSceneBuilder:
             return vray
         key = rg.get("imfkey")
         outf = rg.get("outf")
-        if isinstance(key, str) and key and (outf is None or int(outf) in (50, 51)):  # type: ignore[arg-type]
+        plugin_format = outf is None or int(outf) in (50, 51)  # type: ignore[arg-type]
+        if isinstance(key, str) and key and plugin_format:
             return key
         if outf is None:
             defaulted.append("image_format")
@@ -554,12 +438,12 @@ class MayaAnalyzer:
             self._follow(child, collector, seen, tips, depth=depth + 1)
 
 
-def decode(raw: bytes) -> str:
-    """Scene strings: UTF-8 when valid, else the Windows code page Maya used."""
+def decode(raw: bytes, codec: str = "cp1252") -> str:
+    """Scene strings: UTF-8 when valid, else the code page the file declares."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
+        return raw.decode(codec, "replace")
 
 
 def parse_edits(builder: MayaSceneBuilder, tokens: list[mel.Token]) -> None:
@@ -573,4 +457,5 @@ def parse_edits(builder: MayaSceneBuilder, tokens: list[mel.Token]) -> None:
         inner = mel.tokenize(tokens[i + 3][1])
         strings = [value for kind, value in inner if kind == mel.STRING]
         if len(strings) >= 2 and strings[0] == b"string" and strings[1]:
-            builder.edited_path(decode(tokens[i + 1][1]), attr, decode(strings[1]))
+            node = decode(tokens[i + 1][1], builder.codec)
+            builder.edited_path(node, attr, decode(strings[1], builder.codec))

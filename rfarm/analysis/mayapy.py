@@ -20,7 +20,7 @@ from rfarm.analysis.base import (
     render_tips,
     sort_tips,
 )
-from rfarm.analysis.maya_scene import DEPENDENCY_ATTRS, time_unit_fps
+from rfarm.analysis.maya_nodes import DEPENDENCY_ATTRS, time_unit_fps
 from rfarm.analysis.paths import PathResolver
 from rfarm.errors import AnalysisError
 
@@ -87,7 +87,9 @@ def find_mayapy() -> str | None:
     return shutil.which("mayapy")
 
 
-def analyze_with_mayapy(path: Path, resolver: PathResolver, *, timeout_s: float = TIMEOUT_S) -> AnalysisResult:
+def analyze_with_mayapy(
+    path: Path, resolver: PathResolver, *, timeout_s: float = TIMEOUT_S
+) -> AnalysisResult:
     """Open ``path`` in ``mayapy`` and report what Maya itself sees.
 
     Raises:

@@ -51,10 +51,7 @@ _COPY_NUMBER = re.compile(r"\{\d+\}$")
 _VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 _WINDOWS_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)|%(\w+)%")
 _DRIVE = re.compile(r"^[A-Za-z]:/")
-_SEQUENCE_TOKEN = re.compile(
-    r"<(?:UDIM|udim)>|<(?:UVTILE|uvtile)>|<[uUvV]>|<f\d*>|<frame\d*>|<[^<>/]+>"
-    r"|#+|%0?(\d*)d|\*"
-)
+_SEQUENCE_TOKEN = re.compile(r"<[^<>/]+>|#+|%0?\d*d|\*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +155,9 @@ def map_path(path: str, rules: Sequence[tuple[str, str]]) -> tuple[str, bool]:
         if not prefix or (best is not None and len(prefix) <= best[0]):
             continue
         fold = bool(_DRIVE.match(prefix + "/")) or prefix.startswith("//")
-        head = path[: len(prefix)]
-        rest = path[len(prefix) :]
-        if ((head.lower() == prefix.lower()) if fold else (head == prefix)) and (not rest or rest[0] == "/"):
+        head, rest = path[: len(prefix)], path[len(prefix) :]
+        matches = head.lower() == prefix.lower() if fold else head == prefix
+        if matches and (not rest or rest[0] == "/"):
             best = (len(prefix), normalise(target).rstrip("/") + rest)
     return (best[1], True) if best is not None else (path, False)
 
@@ -192,7 +189,7 @@ def _token_regex(token: str) -> str:
         return r"u\d+_v\d+"
     if lowered in ("<u>", "<v>"):
         return r"\d+"
-    if lowered.startswith(("<f", "<frame")) and re.fullmatch(r"<f(?:rame)?\d*>", lowered):
+    if re.fullmatch(r"<f(?:rame)?\d*>", lowered):
         return r"-?\d+"
     if token.startswith("#"):
         return rf"-?\d{{{len(token)},}}"
@@ -239,25 +236,22 @@ class PathResolver:
             windows_vars=self.windows_vars,
         )
 
-    def resolve(self, raw: str, *, kind: str = "", base: Path | None = None) -> Resolution:
-        """Resolve ``raw`` (a path or tile/frame pattern) to the files present.
-
-        ``base`` replaces the scene folder as the fallback for relative paths.
-        """
+    def resolve(self, raw: str, *, kind: str = "") -> Resolution:
+        """Resolve ``raw`` (a path or tile/frame pattern) to the files present."""
         text = _COPY_NUMBER.sub("", raw) if kind == "reference" else raw
         text, unknown = expand_variables(text, self.env, windows=self.windows_vars)
         text, mapped = map_path(normalise(text), self.path_map)
         local_only = bool(_DRIVE.match(text)) and not mapped
         if unknown:
             return Resolution(None, False, (), local_only, unknown)
-        candidates = self._candidates(text, kind, base)
+        candidates = self._candidates(text, kind)
         for candidate in candidates:
             files = present_files(candidate)
             if files:
                 return Resolution(candidate, True, files, local_only, unknown)
         return Resolution(candidates[0] if candidates else None, False, (), local_only, unknown)
 
-    def _candidates(self, text: str, kind: str, base: Path | None) -> list[str]:
+    def _candidates(self, text: str, kind: str) -> list[str]:
         if not text:
             return []
         if is_absolute(text):
@@ -270,7 +264,7 @@ class PathResolver:
             if rule:
                 rule_dir = Path(normalise(rule))
                 folders.append(rule_dir if rule_dir.is_absolute() else self.project.root / rule_dir)
-        folders.append(base if base is not None else self.scene_dir)
+        folders.append(self.scene_dir)
         return list(dict.fromkeys((folder / relative).as_posix() for folder in folders))
 
 

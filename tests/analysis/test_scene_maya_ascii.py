@@ -175,3 +175,13 @@ def test_windows_code_page_strings(tmp_path: Path) -> None:
     )
     (dep,) = analyze_scene(scene, env={}).dependencies
     assert dep.path == "C:/textures/café.png"
+
+
+def test_declared_code_page(tmp_path: Path) -> None:
+    scene = tmp_path / "jp.ma"
+    scene.write_bytes(
+        b'//Maya ASCII 2019 scene\n//Name: jp.ma\n//Codeset: 932\ncreateNode file -n "f";\n'
+        b'\tsetAttr ".ftn" -type "string" "' + "C:/テクスチャ/木.png".encode("cp932") + b'";\n'
+    )
+    (dep,) = analyze_scene(scene, env={}).dependencies
+    assert dep.path == "C:/テクスチャ/木.png"
