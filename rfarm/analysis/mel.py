@@ -75,9 +75,24 @@ class StatementScanner:
         return keep_from
 
     def _skip_space(self, pos: int) -> int | None:
-        """Skip whitespace and comments; the position of the next statement, None at the end."""
+        """Skip whitespace and comments; the position of the next statement, None at the end.
+
+        Inside a comment only the bytes that could start its end are kept, so an
+        enormous comment costs no memory.
+        """
+        closing: bytes | None = None
         while True:
             buf = self._buf
+            if closing is not None:
+                close = buf.find(closing, pos)
+                if close >= 0:
+                    pos, closing = close + len(closing), None
+                    continue
+                if self._eof:
+                    return None
+                keep = max(pos, len(buf) - len(closing) + 1)
+                pos = keep - self._fill(keep)
+                continue
             pos = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
             if pos >= len(buf) - 1 and not self._eof:
                 pos -= self._fill(pos)
@@ -85,17 +100,11 @@ class StatementScanner:
             if pos >= len(buf):
                 return None
             if buf.startswith(b"//", pos):
-                close, width = buf.find(b"\n", pos), 1
+                closing, pos = b"\n", pos + 2
             elif buf.startswith(b"/*", pos):
-                close, width = buf.find(b"*/", pos + 2), 2
+                closing, pos = b"*/", pos + 2
             else:
                 return pos
-            if close >= 0:
-                pos = close + width
-            elif self._eof:
-                return None
-            else:
-                pos -= self._fill(pos)
 
     def __iter__(self) -> Iterator[Statement]:
         pos = 0

@@ -39,7 +39,7 @@ def test_truncated_ma_gives_a_partial_result(corpus: Path, tmp_path: Path) -> No
         b"",
         b"just some text; not a scene\n",
         b"//Maya BINARY 2020 scene\n",
-        bytes(random.Random(3).randrange(256) for _ in range(4096)),
+        random.Random(3).randbytes(4096),
         b"\x00" * 100,
     ],
     ids=["empty", "text", "wrong-header", "random-bytes", "nul-bytes"],
@@ -52,7 +52,8 @@ def test_not_a_maya_ascii_file(tmp_path: Path, content: bytes) -> None:
 
 
 def test_binary_junk_after_a_valid_header(tmp_path: Path) -> None:
-    junk = bytes(random.Random(5).randrange(256) for _ in range(200_000))
+    # Without slashes, so the junk is read as statements rather than skipped as a comment.
+    junk = random.Random(5).randbytes(200_000).replace(b"/", b"_")
     path = tmp_path / "junk.ma"
     path.write_bytes(b"//Maya ASCII 2020 scene\n" + junk)
     result = analyze_scene(path, env={})
@@ -77,6 +78,7 @@ def test_enormous_lines(write_ma: WriteMa) -> None:
     with path.open("ab") as out:
         out.write(b'createNode mesh -n "m";\n\tsetAttr -s 3000000 ".vt[0:2999999]" ' + numbers + b";\n")
         out.write(b'createNode file -n "f";\n\tsetAttr ".ftn" -type "string" "a/' + b"x" * (17 << 20) + b'.png";\n')
+        out.write(b"// " + b"a comment; " * 2_000_000 + b"\n/* " + b"block " * 2_000_000 + b"*/\n")
         out.write(b'createNode file -n "g";\n\tsetAttr ".ftn" -type "string" "after/long.png";\n')
         out.write(b"no end " * 1_000_000)
     started = time.perf_counter()
