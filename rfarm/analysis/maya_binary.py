@@ -34,6 +34,8 @@ _NUMERIC_TYPES: Mapping[int, str] = {
     0x00115C87: "aiPhotometricLight",
 }
 _UUID_SINCE = 2016
+_ATTRIBUTE_TAGS = frozenset({b"STR ", b"STR#", b"DBLE"})
+_EVENT_TAGS = frozenset({b"VERS", b"TUNI", b"TDUR", b"PLUG", b"CREA", b"SLCT", b"FREF", b"CWFL"})
 
 
 def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
@@ -49,8 +51,6 @@ def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
                 raise AnalysisError(
                     f"{path} is not a Maya binary scene: it starts with neither FOR4 nor FOR8."
                 )
-            if stream.seek(0, 2) == 0:
-                raise AnalysisError(f"{path} is empty.")
             with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 _Walker(data, builder, wide=head[:4] == b"FOR8").walk(path)
     except OSError as exc:
@@ -105,7 +105,8 @@ class _Walker:
             else:
                 padded = size + (-size % self.align)
                 stack.append((payload + padded, group_end, form))
-                self._data_chunk(tag, bytes(self.data[payload : payload + size]))
+                if self._wants(tag):
+                    self._data_chunk(tag, self.data[payload : payload + size])
 
     def _truncated(self) -> None:
         self.builder.tip(
@@ -113,6 +114,13 @@ class _Walker:
             "warning",
             "A chunk runs past the end of the file; it may be truncated, so the result may be partial.",
         )
+
+    def _wants(self, tag: bytes) -> bool:
+        """Whether a data chunk can matter; mesh data and the like are never copied."""
+        if tag in _ATTRIBUTE_TAGS:
+            builder = self.builder
+            return builder.wants_attributes() or (tag != b"DBLE" and builder.wants_strings())
+        return tag in _EVENT_TAGS
 
     def _type_of(self, form: bytes) -> str | None:
         if form in _FOURCC_TYPES:
@@ -144,7 +152,7 @@ class _Walker:
             plugs = payload[1:].split(b"\0")
             if len(plugs) >= 2:
                 builder.connect(decode(plugs[0]), decode(plugs[1]))
-        elif tag in (b"STR ", b"STR#", b"DBLE"):
+        elif tag in _ATTRIBUTE_TAGS:
             self._attribute(tag, payload)
 
     def _plugin(self, payload: bytes) -> None:
@@ -185,22 +193,20 @@ class _Walker:
         )
 
     def _attribute(self, tag: bytes, payload: bytes) -> None:
-        """``name\\0 flag u8 value``; only decoded when the current node can matter."""
-        builder = self.builder
+        """``name\\0 flag u8 value``."""
         name, nul, rest = payload.partition(b"\0")
         if not nul or not rest:
             return
         value = rest[1:]
         attr = "." + decode(name)
         if tag == b"STR ":
-            if builder.wants_attributes() or builder.wants_strings():
-                builder.set_attr(attr, decode(value.split(b"\0", 1)[0]))
+            self.builder.set_attr(attr, decode(value.split(b"\0", 1)[0]))
         elif tag == b"STR#":
-            if (builder.wants_attributes() or builder.wants_strings()) and len(value) >= 4:
+            if len(value) >= 4:
                 (count,) = struct.unpack_from(">I", value)
                 strings = value[4:].split(b"\0")[:count]
-                builder.set_attr(attr, tuple(decode(item) for item in strings))
-        elif builder.wants_attributes():
+                self.builder.set_attr(attr, tuple(decode(item) for item in strings))
+        else:
             self._number(attr, value)
 
     def _number(self, attr: str, value: bytes) -> None:
