@@ -9,6 +9,7 @@ from peewee import Database
 from rfarm.config import Config
 from rfarm.db import open_database
 from rfarm.queue import Queue
+from rfarm.storage.base import Storage
 
 
 @dataclass
@@ -19,6 +20,12 @@ class Farm:
     @cached_property
     def queue(self) -> Queue:
         return Queue(self.config.queue, secret=self.config.queue_secret)
+
+    @cached_property
+    def storage(self) -> Storage:
+        from rfarm.storage import open_storage
+
+        return open_storage(self.config.storage, checkpoint_dir=self.config.home_dir / "oss-checkpoints")
 
 
 _current: Farm | None = None

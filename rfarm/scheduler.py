@@ -628,15 +628,15 @@ def list_tasks(*, user: str, all_users: bool = False, status: Iterable[str] = ()
     return [_info(t, counts.get(t.id, {}), []) for t in tasks]
 
 
-def frame_log(task_id: int | str, number: int | None, *, user: str, is_admin: bool = False) -> list[tuple[int, str | None]]:
-    """``(frame, log path)`` for the task's frames (or one frame)."""
+def frame_log(task_id: int | str, number: int | None, *, user: str, is_admin: bool = False) -> list[tuple[int, int, str | None]]:
+    """``(frame, latest attempt, local log path)`` for the task's frames (or one frame)."""
     task = _owned_task(task_id, user, is_admin=is_admin)
-    query = Frame.select(Frame.number, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
+    query = Frame.select(Frame.number, Frame.attempts, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
     if number is not None:
         query = query.where(Frame.number == number)
         if not query.exists():
             raise NotFoundError(f"task {task.id} has no frame {number}")
-    return [(f.number, f.log_path) for f in query]
+    return [(f.number, f.attempts, f.log_path) for f in query]
 
 
 def set_log_path(frame_id: int, token: str, path: str) -> None:

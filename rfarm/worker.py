@@ -34,6 +34,7 @@ from rfarm.process import RenderProcess
 from rfarm.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
 from rfarm.renderers.base import Renderer, RenderJob
+from rfarm.storage.keys import log_key
 
 log = logging.getLogger(__name__)
 
@@ -265,8 +266,7 @@ class Worker:
             run.ended.set()
             guard.join()
             self._settle(run, renderer, proc.poll())
-            for fh in run.logs.values():
-                fh.close()
+            self._close_logs(run)
         self.rendered += 1
         log.info("task %s frames %s: exit %s", claim.task_id, _frames(claim), code)
 
@@ -317,8 +317,18 @@ class Worker:
     def _fail_all(self, run: _Run, error: str) -> None:
         for number in list(run.pending):
             self._fail(run, number, error)
-        for fh in run.logs.values():
+        self._close_logs(run)
+
+    def _close_logs(self, run: _Run) -> None:
+        """Close the frames' logs and copy them to storage, so `rfarm logs` works from any machine."""
+        storage = open_farm(self.config).storage
+        for number, fh in run.logs.items():
             fh.close()
+            attempt = next(f.attempt for f in run.claim.frames if f.number == number)
+            try:
+                storage.put_file(log_key(run.claim.task_id, number, attempt), Path(fh.name))
+            except (RfarmError, OSError) as exc:
+                log.warning("could not store the log of frame %s: %s", number, exc)
 
     def _guard(self, run: _Run, proc: RenderProcess) -> None:
         """Watch the lease, the timeout and the stop flag while ``proc`` runs."""

@@ -238,10 +238,10 @@ def logs(
     config = load(all_users=all_users)
     entries = scheduler.frame_log(task, frame, user=config.user, is_admin=all_users)
     printed = False
-    for number, path in entries:
+    for number, attempt, path in entries:
+        if len(entries) > 1 and (path or attempt):
+            sys.stdout.write(f"==> frame {number} <==\n")
         if path and Path(path).is_file():
-            if len(entries) > 1:
-                sys.stdout.write(f"==> frame {number} <==\n")
             with open(path, encoding="utf-8", errors="replace") as fh:
                 sys.stdout.write(fh.read())
                 printed = True
@@ -255,9 +255,26 @@ def logs(
                     if all(f.status not in ("queued", "running") for f in one.frames if f.frame == number):
                         break
                     time.sleep(0.5)
+        elif attempt:
+            text = remote_log(config, int(task), number, attempt)
+            if text is not None:
+                sys.stdout.write(text)
+                printed = True
     if not printed:
         info("no log yet: the frame has not started rendering")
     return 0
+
+
+def remote_log(config, task_id: int, frame: int, attempt: int) -> str | None:  # type: ignore[no-untyped-def]
+    """A log another node uploaded to storage, or None."""
+    from rfarm.errors import NotFoundError, StorageError
+    from rfarm.farm import open_farm
+    from rfarm.storage.keys import log_key
+
+    try:
+        return open_farm(config).storage.get_bytes(log_key(task_id, frame, attempt)).decode("utf-8", "replace")
+    except (NotFoundError, StorageError):
+        return None
 
 
 # -- helpers ---------------------------------------------------------------
