@@ -1,4 +1,8 @@
-"""Fixtures for the scene analyser tests: the shared corpus and scene writers."""
+"""Fixtures for the scene analyser tests (the shared corpus, scene writers), loaded as a plugin.
+
+A plugin module rather than a conftest.py, so that `from conftest import ...` in other
+test folders keeps finding the root conftest.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,7 +21,7 @@ WriteMa = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")
-def corpus() -> Path:
+def maya_corpus() -> Path:
     """The real Maya scenes in ../shared/corpus/maya; a clear failure when absent."""
     if not CORPUS.is_dir():
         pytest.fail(
@@ -30,7 +34,7 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="session")
-def data() -> Path:
+def scene_data() -> Path:
     """Small hand-written scenes and projects kept in the repository."""
     return DATA
 

@@ -12,6 +12,8 @@ import pytest
 from rfarm.analysis import ANALYZERS, analyze_scene
 from rfarm.errors import AnalysisError
 
+pytest_plugins = ["scene_fixtures"]
+
 FAKE_MAYAPY = """#!{python}
 import json, sys
 scene, table = sys.argv[3], json.loads(sys.argv[4])
@@ -35,8 +37,8 @@ def test_registry_is_explicit() -> None:
     assert sorted(ANALYZERS) == [".blend", ".ma", ".mb"]
 
 
-def test_json_document_shape(data: Path) -> None:
-    result = analyze_scene(data / "traps.ma", env={})
+def test_json_document_shape(scene_data: Path) -> None:
+    result = analyze_scene(scene_data / "traps.ma", env={})
     document = json.loads(result.to_json())
     assert list(document) == ["scene_info", "asset", "missing", "dependencies", "tips"]
     assert set(document["scene_info"]) == {
@@ -52,10 +54,10 @@ def test_json_document_shape(data: Path) -> None:
     assert document == result.to_dict()
 
 
-def test_mayapy_backend_needs_mayapy(data: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_mayapy_backend_needs_mayapy(scene_data: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(AnalysisError, match="mayapy on PATH"):
-        analyze_scene(data / "traps.ma", backend="mayapy")
+        analyze_scene(scene_data / "traps.ma", backend="mayapy")
 
 
 @pytest.fixture

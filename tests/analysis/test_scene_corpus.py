@@ -12,6 +12,8 @@ import pytest
 
 from rfarm.analysis import analyze_scene
 
+pytest_plugins = ["scene_fixtures"]
+
 DEFAULT_LAYER = [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None}]
 
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -194,15 +196,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
-def test_every_corpus_scene_has_expectations(corpus: Path) -> None:
-    scenes = sorted(p.name for p in corpus.iterdir() if p.suffix in (".ma", ".mb"))
+def test_every_corpus_scene_has_expectations(maya_corpus: Path) -> None:
+    scenes = sorted(p.name for p in maya_corpus.iterdir() if p.suffix in (".ma", ".mb"))
     assert scenes == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_corpus_scene(corpus: Path, name: str) -> None:
+def test_corpus_scene(maya_corpus: Path, name: str) -> None:
     expected = EXPECTED[name]
-    result = analyze_scene(corpus / name, env={})
+    result = analyze_scene(maya_corpus / name, env={})
     document = result.to_dict()
     info = document["scene_info"]
     for key, value in expected["info"].items():
@@ -217,11 +219,11 @@ def test_corpus_scene(corpus: Path, name: str) -> None:
         assert {tip["code"] for tip in document["tips"]} == expected["tips"]
 
 
-def test_relative_corpus_paths_resolve_beside_the_scene(corpus: Path) -> None:
-    result = analyze_scene(corpus / "sebastienblor__arnold-usd__test_0335_test.ma", env={})
-    assert result.dependencies[0].resolved == (corpus.resolve() / "Bottle.abc").as_posix()
+def test_relative_corpus_paths_resolve_beside_the_scene(maya_corpus: Path) -> None:
+    result = analyze_scene(maya_corpus / "sebastienblor__arnold-usd__test_0335_test.ma", env={})
+    assert result.dependencies[0].resolved == (maya_corpus.resolve() / "Bottle.abc").as_posix()
 
 
-def test_unset_variable_leaves_the_reference_unresolved(corpus: Path) -> None:
-    (dep,) = analyze_scene(corpus / "getavalon__examples__anim_v012.ma", env={}).dependencies
+def test_unset_variable_leaves_the_reference_unresolved(maya_corpus: Path) -> None:
+    (dep,) = analyze_scene(maya_corpus / "getavalon__examples__anim_v012.ma", env={}).dependencies
     assert dep.resolved is None and dep.files == ()

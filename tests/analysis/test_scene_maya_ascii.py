@@ -4,20 +4,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import WriteMa
+from scene_fixtures import WriteMa
 
 from rfarm.analysis import analyze_scene
+
+pytest_plugins = ["scene_fixtures"]
 
 
 def deps_of(result: object) -> list[tuple[str, str, str, str]]:
     return [(d.kind, d.node, d.attr, d.path) for d in result.dependencies]  # type: ignore[attr-defined]
 
 
-def test_traps_settings(data: Path) -> None:
-    info = analyze_scene(data / "traps.ma", env={}).to_dict()["scene_info"]
+def test_traps_settings(scene_data: Path) -> None:
+    info = analyze_scene(scene_data / "traps.ma", env={}).to_dict()["scene_info"]
     assert info == {
         "scene_type": "maya",
-        "path": str(data / "traps.ma"),
+        "path": str(scene_data / "traps.ma"),
         "software_version": "2018ff09",
         "renderer": "redshift",
         # `setAttr -k on ".fs";` sets nothing; the later `-av -k on ".fs" 1001` does.
@@ -44,8 +46,8 @@ def test_traps_settings(data: Path) -> None:
     }
 
 
-def test_traps_dependencies(data: Path) -> None:
-    result = analyze_scene(data / "traps.ma", env={})
+def test_traps_dependencies(scene_data: Path) -> None:
+    result = analyze_scene(scene_data / "traps.ma", env={})
     assert deps_of(result) == [
         ("image_plane", "imagePlaneShape1", "imn", "D:/WS Micro Film/plates/plate.####.jpg"),
         ("texture", "cup1:file1", "ftn", "C:/Users/me/_3D Projects/Maya//sourceimages/cup.png"),
@@ -78,8 +80,8 @@ def test_traps_dependencies(data: Path) -> None:
     assert result.can_render
 
 
-def test_project_resolution(data: Path) -> None:
-    project = data / "project"
+def test_project_resolution(scene_data: Path) -> None:
+    project = scene_data / "project"
     result = analyze_scene(project / "scenes" / "shot.ma", env={}, path_map=[("p:\\show", str(project))])
     by_node = {d.node: d for d in result.dependencies}
     images = project.resolve() / "Images"
@@ -104,8 +106,8 @@ def test_project_resolution(data: Path) -> None:
     assert (result.scene_info.start, result.scene_info.end, result.scene_info.fps) == (1001, 1024, 30.0)
 
 
-def test_explicit_project_overrides_the_search(data: Path, tmp_path: Path) -> None:
-    shot = data / "project" / "scenes" / "shot.ma"
+def test_explicit_project_overrides_the_search(scene_data: Path, tmp_path: Path) -> None:
+    shot = scene_data / "project" / "scenes" / "shot.ma"
     result = analyze_scene(shot, project=tmp_path, env={})
     assert not {d.node: d for d in result.dependencies}["col"].exists
 

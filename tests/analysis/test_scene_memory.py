@@ -4,9 +4,11 @@ from __future__ import annotations
 import time
 import tracemalloc
 
-from conftest import WriteMa
+from scene_fixtures import WriteMa
 
 from rfarm.analysis import analyze_scene
+
+pytest_plugins = ["scene_fixtures"]
 
 SIZE = 50_000_000
 

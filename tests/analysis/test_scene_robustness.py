@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WriteMa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scene_fixtures import WriteMa
 
 from rfarm.analysis import analyze_scene, maya_scene
 from rfarm.errors import AnalysisError, NotFoundError, UsageError
+
+pytest_plugins = ["scene_fixtures"]
 
 MB_SCENE = "CGRU__cgru__scene.mb"
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -22,8 +24,8 @@ def codes(result: object) -> set[str]:
     return {tip.code for tip in result.tips}  # type: ignore[attr-defined]
 
 
-def test_truncated_ma_gives_a_partial_result(corpus: Path, tmp_path: Path) -> None:
-    text = (corpus / "sebastienblor__arnold-usd__test_0268_test.ma").read_bytes()
+def test_truncated_ma_gives_a_partial_result(maya_corpus: Path, tmp_path: Path) -> None:
+    text = (maya_corpus / "sebastienblor__arnold-usd__test_0268_test.ma").read_bytes()
     cut = tmp_path / "cut.ma"
     cut.write_bytes(text[: text.index(b'"D:/arnold/scenes/textures') + 10])
     result = analyze_scene(cut, env={})
@@ -124,8 +126,8 @@ def test_unreadable_reference_is_a_tip(write_ma: WriteMa, tmp_path: Path) -> Non
     assert result.dependencies[0].exists
 
 
-def test_truncated_mb_gives_a_partial_result(corpus: Path, tmp_path: Path) -> None:
-    data = (corpus / MB_SCENE).read_bytes()
+def test_truncated_mb_gives_a_partial_result(maya_corpus: Path, tmp_path: Path) -> None:
+    data = (maya_corpus / MB_SCENE).read_bytes()
     cut = tmp_path / "cut.mb"
     cut.write_bytes(data[: data.index(b":defaultRenderGlobals") + 30])
     result = analyze_scene(cut, env={})
@@ -155,8 +157,8 @@ def test_not_a_maya_binary_file(tmp_path: Path, content: bytes) -> None:
 
 @FUZZ
 @given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=12))
-def test_corrupted_mb_is_read_or_refused(corpus: Path, flips: list[tuple[int, int]]) -> None:
-    data = bytearray((corpus / MB_SCENE).read_bytes())
+def test_corrupted_mb_is_read_or_refused(maya_corpus: Path, flips: list[tuple[int, int]]) -> None:
+    data = bytearray((maya_corpus / MB_SCENE).read_bytes())
     for position, value in flips:
         data[position % len(data)] = value
     with tempfile.TemporaryDirectory() as tmp:
