@@ -41,9 +41,15 @@ MAKE_SCENES = textwrap.dedent(
     camera = bpy.data.objects.new("ShotCam", bpy.data.cameras.new("ShotCamData"))
     scene.collection.objects.link(camera)
     scene.camera = camera
-    for name, path in (("wood", "//textures/wood.png"), ("gone", "//textures/missing.png")):
+    images = (
+        ("wood", "//textures/wood.png", "FILE"),
+        ("gone", "//textures/missing.png", "FILE"),
+        ("tiles", "//textures/col.<UDIM>.png", "TILED"),
+        ("plate", "//plates/plate.0001.png", "SEQUENCE"),
+    )
+    for name, path, source in images:
         image = bpy.data.images.new(name, 4, 4)
-        image.source = "FILE"
+        image.source = source
         image.filepath = path
         image.use_fake_user = True
     with bpy.data.libraries.load(str(out / "assets" / "prop.blend"), link=True, relative=True) as (src, dst):
@@ -63,7 +69,10 @@ MAKE_SCENES = textwrap.dedent(
 def blend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("blend")
     (out / "textures").mkdir()
-    (out / "textures" / "wood.png").write_bytes(b"png")
+    (out / "plates").mkdir()
+    for name in ("textures/wood.png", "textures/col.1001.png", "textures/col.1002.png", "plates/plate.0001.png",
+                 "plates/plate.0002.png", "plates/plate.0003.png"):
+        (out / name).write_bytes(b"png")
     (out / "assets" / "maps").mkdir(parents=True)
     (out / "assets" / "maps" / "decal.png").write_bytes(b"png")
     done = subprocess.run(
@@ -92,6 +101,10 @@ def test_blender_dependencies(blend_dir: Path) -> None:
     assert wood.exists and wood.files == ((blend_dir / "textures" / "wood.png").as_posix(),)
     gone = deps["image", "gone", "//textures/missing.png"]
     assert not gone.exists
+    tiles = deps["image", "tiles", "//textures/col.<UDIM>.png"]
+    assert [Path(f).name for f in tiles.files] == ["col.1001.png", "col.1002.png"]
+    plate = deps["image", "plate", "//plates/plate.0001.png"]
+    assert [Path(f).name for f in plate.files] == ["plate.0001.png", "plate.0002.png", "plate.0003.png"]
     library = deps["library", "prop.blend", "//assets/prop.blend"]
     assert library.exists and library.node_type == "Library"
     # The linked file's own image resolves relative to that file, not to the shot.
