@@ -216,7 +216,7 @@ class MayaSceneBuilder:
                 if not isinstance(item, str) or not item or item.startswith("<MAYA_"):
                     continue
                 label = f"{attr}[{index}]" if isinstance(value, tuple) else attr
-                if node_type == "assemblyDefinition" and not PATH_SHAPED.search(item):
+                if node_type == "assemblyDefinition" and not _is_representation_file(attr, item, attrs):
                     continue
                 if node_type == "cacheFile":
                     item = self._cache_file_path(item, leaves)
@@ -354,6 +354,12 @@ class MayaSceneBuilder:
                 )
             )
         return tips
+
+
+def _is_representation_file(attr: str, value: str, attrs: Mapping[str, AttrValue]) -> bool:
+    """A representation's data is a file unless it is a Locator's annotation text."""
+    kind = attrs.get(attr.replace("representationData", "representationType").replace("rda", "rty"))
+    return kind != "Locator" if kind is not None else bool(PATH_SHAPED.search(value))
 
 
 def _sequence_lookup(path: str, leaves: Mapping[str, AttrValue]) -> str | None:

@@ -187,3 +187,21 @@ def test_declared_code_page(tmp_path: Path) -> None:
     )
     (dep,) = analyze_scene(scene, env={}).dependencies
     assert dep.path == "C:/テクスチャ/木.png"
+
+
+def test_assembly_representations(write_ma: WriteMa) -> None:
+    body = (
+        'createNode assemblyDefinition -n "AD";\n'
+        '\tsetAttr ".rep[0].rty" -type "string" "Locator";\n'
+        '\tsetAttr ".rep[0].rda" -type "string" "Annotation: set.ma";\n'
+        '\tsetAttr ".rep[1].rty" -type "string" "Scene";\n'
+        '\tsetAttr ".rep[1].rda" -type "string" "set.ma";\n'
+        '\tsetAttr ".rep[2].rty" -type "string" "Cache";\n'
+        '\tsetAttr ".rep[2].rla" -type "string" "set.abc";\n'
+        '\tsetAttr ".rep[2].rda" -type "string" "cache/set.abc";\n'
+    )
+    result = analyze_scene(write_ma("ad.ma", body), env={})
+    assert deps_of(result) == [
+        ("assembly", "AD", "rep[1].rda", "set.ma"),
+        ("assembly", "AD", "rep[2].rda", "cache/set.abc"),
+    ]
