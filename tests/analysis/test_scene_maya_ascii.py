@@ -1,14 +1,16 @@
 """Maya ASCII details: the traps real files show, projects, references and resolution."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from scene_fixtures import WriteMa
 
 from rfarm.analysis import analyze_scene
 
 pytest_plugins = ["scene_fixtures"]
+
+WriteMa = Callable[..., Path]  # the write_ma fixture
 
 
 def deps_of(result: object) -> list[tuple[str, str, str, str]]:
@@ -204,4 +206,36 @@ def test_assembly_representations(write_ma: WriteMa) -> None:
     assert deps_of(result) == [
         ("assembly", "AD", "rep[1].rda", "set.ma"),
         ("assembly", "AD", "rep[2].rda", "cache/set.abc"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("node", "attr", "value", "kind"),
+    [
+        ("xgmPalette", "xfn", "hair/groom__collection.xgen", "xgen"),
+        ("pgYetiMaya", "cacheFileName", "fur/groom.%04d.fur", "yeti"),
+        ("VRayMesh", "fileName", "proxies/tree.vrmesh", "proxy"),
+        ("audio", "f", "sound/beat.wav", "audio"),
+        ("aiVolume", "filename", "vdb/smoke.####.vdb", "volume"),
+        ("aiPhotometricLight", "aiFilename", "ies/spot.ies", "ies"),
+        ("mayaUsdProxyShape", "fp", "usd/set.usda", "usd"),
+        ("RedshiftIESLight", "profile", "ies/spot.ies", "ies"),
+    ],
+)
+def test_dependency_table(write_ma: WriteMa, node: str, attr: str, value: str, kind: str) -> None:
+    body = f'createNode {node} -n "n1";\n\tsetAttr ".{attr}" -type "string" "{value}";\n'
+    assert deps_of(analyze_scene(write_ma("t.ma", body), env={})) == [(kind, "n1", attr, value)]
+
+
+def test_ocio_config_and_cache_files(write_ma: WriteMa) -> None:
+    body = (
+        'createNode cacheFile -n "clothCache1";\n'
+        '\tsetAttr ".cp" -type "string" "cache/nCache/shot";\n'
+        '\tsetAttr ".cn" -type "string" "clothShape1";\n'
+        'select -ne :defaultColorMgtGlobals;\n'
+        '\tsetAttr ".cfp" -type "string" "/studio/ocio/aces_1.2/config.ocio";\n'
+    )
+    assert deps_of(analyze_scene(write_ma("c.ma", body), env={})) == [
+        ("cache", "clothCache1", "cp", "cache/nCache/shot/clothShape1.xml"),
+        ("ocio", "defaultColorMgtGlobals", "cfp", "/studio/ocio/aces_1.2/config.ocio"),
     ]

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-
-from scene_fixtures import WriteMa
+from collections.abc import Callable
+from pathlib import Path
 
 from rfarm.analysis import analyze_scene
 
 pytest_plugins = ["scene_fixtures"]
+
+WriteMa = Callable[..., Path]  # the write_ma fixture
 
 SIZE = 50_000_000
 

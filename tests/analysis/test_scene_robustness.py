@@ -4,17 +4,19 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scene_fixtures import WriteMa
 
 from rfarm.analysis import analyze_scene, maya_scene
 from rfarm.errors import AnalysisError, NotFoundError, UsageError
 
 pytest_plugins = ["scene_fixtures"]
+
+WriteMa = Callable[..., Path]  # the write_ma fixture
 
 MB_SCENE = "CGRU__cgru__scene.mb"
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
