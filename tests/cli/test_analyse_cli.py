@@ -1,0 +1,71 @@
+"""`rfarm analyse` and submit's use of the analysis, as real processes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import clean_env, run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / ".." / "shared" / "corpus" / "maya"
+EXAMPLE = REPO / "examples" / "turntable.blend"
+NO_CAMERA = CORPUS / "danOrzc__AssetGallery__AbandonedBuilding_AD.ma"
+
+
+def corpus_scene(name: str) -> Path:
+    path = CORPUS / name
+    assert path.is_file(), f"the Maya corpus is missing: expected {path.resolve()}"
+    return path
+
+
+def test_analyse_json_is_one_document_with_the_asset_keys(tmp_path: Path) -> None:
+    out = tmp_path / "asset.json"
+    code, stdout, stderr = run_cli("analyse", str(EXAMPLE), "--json", "-o", str(out), env=clean_env())
+    assert code == 0, stderr
+    doc = json.loads(stdout)
+    assert list(doc) == ["scene_info", "asset", "missing", "dependencies", "tips"]
+    info = doc["scene_info"]
+    assert (info["renderer"], info["start"], info["end"], info["width"], info["height"]) == ("CYCLES", 1, 8, 320, 180)
+    assert info["cameras"] == ["shotCam"]
+    assert json.loads(out.read_text()) == doc
+
+
+def test_a_scene_that_cannot_render_exits_1_with_the_document() -> None:
+    code, stdout, _ = run_cli("analyse", str(corpus_scene(NO_CAMERA.name)), "--json", env=clean_env())
+    assert code == 1
+    doc = json.loads(stdout)
+    assert "no_renderable_camera" in {tip["code"] for tip in doc["tips"]}
+    assert len(doc["missing"]) == 2
+
+
+def test_unreadable_scenes_exit_2_with_one_line(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.ma"
+    junk.write_bytes(b"\x00\x01garbage" * 100)
+    for path in (junk, tmp_path / "missing.ma"):
+        code, stdout, stderr = run_cli("analyse", str(path), "--json", env=clean_env())
+        assert code == 2
+        assert stdout == ""
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error:"), stderr
+
+
+def test_submit_takes_the_frame_range_from_the_scene(home_env: dict[str, str]) -> None:
+    code, stdout, stderr = run_cli("submit", str(EXAMPLE), "--json", env=home_env)
+    assert code == 0, stderr
+    task_id = json.loads(stdout)["task_id"]
+    code, stdout, _ = run_cli("status", str(task_id), "--json", env=home_env)
+    assert [f["frame"] for f in json.loads(stdout)["frames"]] == list(range(1, 9))
+
+
+def test_strict_submit_refuses_missing_dependencies(tmp_path: Path, home_env: dict[str, str]) -> None:
+    scene = tmp_path / "scene.ma"
+    scene.write_text(corpus_scene(NO_CAMERA.name).read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
+    code, stdout, stderr = run_cli("submit", str(scene), "--strict", "--json", env=home_env)
+    assert code == 2
+    assert stdout == ""
+    assert "--strict: 2 dependencies are missing" in stderr
+    code, stdout, stderr = run_cli("submit", str(scene), "--json", env=home_env)
+    assert code == 0, stderr
+    assert "missing dependency AbandonedBuildingAssembly.rep[1].rda" in stderr
+    code, stdout, _ = run_cli("list", "--json", env=home_env)
+    assert len(json.loads(stdout)) == 1
