@@ -77,6 +77,8 @@ class Node(BaseModel):
     version = CharField(default="")
     is_enabled = BooleanField(default=True)
     state = CharField(default="idle")
+    cpu_percent = FloatField(default=0)
+    ram_used_gb = FloatField(default=0)
     registered_at = DateTimeField(default=utcnow)
     last_seen = DateTimeField(default=utcnow)
 

@@ -30,6 +30,8 @@ class NodeInfo:
     renderers: dict[str, str]
     version: str
     last_seen: str | None
+    cpu_percent: float
+    ram_used_gb: float
     running_frames: list[str]
 
 
@@ -46,8 +48,14 @@ def register_node(name: str, hardware: Hardware, *, tags: list[str], renderers: 
 
 
 def heartbeat(name: str, state: str | None = None) -> bool:
-    """Record that ``name`` is alive; returns whether it is enabled."""
-    values: dict[str, object] = {"last_seen": utcnow()}
+    """Record that ``name`` is alive and its load; returns whether it is enabled."""
+    import psutil
+
+    values: dict[str, object] = {
+        "last_seen": utcnow(),
+        "cpu_percent": psutil.cpu_percent(None),
+        "ram_used_gb": round(psutil.virtual_memory().used / 2**30, 1),
+    }
     if state is not None:
         values["state"] = state
     Node.update(**values).where(Node.name == name).execute()
@@ -73,6 +81,7 @@ def list_nodes(*, now: datetime | None = None) -> list[NodeInfo]:
             name=node.name, state=state, is_enabled=node.is_enabled, hostname=node.hostname, os=node.os,
             cpu_count=node.cpu_count, ram_gb=node.ram_gb, gpus=node.gpus, gpu_memory_gb=node.gpu_memory_gb,
             tags=list(node.tags or []), renderers=dict(node.renderers or {}), version=node.version,
-            last_seen=iso(node.last_seen), running_frames=running.get(node.name, []),
+            last_seen=iso(node.last_seen), cpu_percent=node.cpu_percent, ram_used_gb=node.ram_used_gb,
+            running_frames=running.get(node.name, []),
         ))
     return out

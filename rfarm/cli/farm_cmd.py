@@ -59,9 +59,10 @@ def nodes(ctx: typer.Context, json: JsonOption = False) -> int:
     if json:
         print_json(found)
         return 0
-    table = Table("node", "state", "enabled", "os", "cores", "RAM GB", "GPUs", "tags", "renderers", "frames")
+    table = Table("node", "state", "enabled", "os", "cores", "CPU %", "RAM GB used/total", "GPUs", "tags", "renderers", "frames")
     for n in found:
-        table.add_row(n.name, n.state, "yes" if n.is_enabled else "no", n.os, str(n.cpu_count), f"{n.ram_gb:g}",
+        table.add_row(n.name, n.state, "yes" if n.is_enabled else "no", n.os, str(n.cpu_count), f"{n.cpu_percent:.0f}",
+                      f"{n.ram_used_gb:g}/{n.ram_gb:g}",
                       str(n.gpus), ",".join(n.tags), ",".join(f"{k} {v}".strip() for k, v in n.renderers.items()),
                       ",".join(n.running_frames))
     out_console().print(table)
