@@ -8,6 +8,7 @@ bpy is never imported into the pytest process (it writes to the C-level stdout).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -29,6 +31,11 @@ REDIS_URL = os.environ.get("RFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_USER = "alice"
 
 CliResult = tuple[int, str, str]
+
+# Test modules import the helpers below with ``from rfarm_testlib import ...``:
+# every folder's conftest.py is loaded as a module called ``conftest`` (the
+# last one loaded wins), so that name cannot be imported reliably.
+sys.modules.setdefault("rfarm_testlib", sys.modules[__name__])
 
 
 # -- environment --------------------------------------------------------------
@@ -75,16 +82,12 @@ def _forget_farm() -> None:
 
     current = rfarm.farm._current
     if current is not None:
-        try:
+        with contextlib.suppress(Exception):  # closing is best effort
             current.db.close()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass
     rfarm.farm._current = None
     if database.obj is not None:
-        try:
+        with contextlib.suppress(Exception):
             database.obj.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 @pytest.fixture
@@ -181,6 +184,7 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 6
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        check=False,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -194,10 +198,43 @@ def run_py(code: str, *, env: Mapping[str, str] | None = None, timeout: float = 
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.fail(f"child python exited {proc.returncode}:\n{proc.stderr[-4000:]}", pytrace=False)
     return proc
+
+
+def run_together(code: str, n: int, env: dict[str, str], sync: Path, timeout: float = 90) -> list[str]:
+    """Start ``n`` child Pythons running ``code``, release them at once, return their stdouts."""
+    sync.mkdir(parents=True, exist_ok=True)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code), str(sync), f"p{i}"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        )
+        for i in range(n)
+    ]
+    try:
+        deadline = time.monotonic() + timeout
+        while len(list(sync.glob("ready-*"))) < n:
+            dead = [p for p in procs if p.poll() is not None]
+            if dead:
+                pytest.fail(f"a child exited early: {dead[0].communicate()[1][-3000:]}", pytrace=False)
+            assert time.monotonic() < deadline, "children never got ready"
+            time.sleep(0.01)
+        (sync / "go").touch()
+        outs = []
+        for p in procs:
+            out, err = p.communicate(timeout=timeout)
+            assert p.returncode == 0, f"child exited {p.returncode}: {err[-3000:]}"
+            outs.append(out)
+        return outs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
 
 
 def cli_json(*args: str, env: Mapping[str, str], timeout: float = 60) -> Any:
@@ -264,7 +301,7 @@ def make_blend(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
             spec["path"] = str(cached)
             proc = subprocess.run(
                 [sys.executable, "-c", _MAKE_BLEND, json.dumps(spec)],
-                env=clean_env(), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                env=clean_env(), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False,
             )
             if proc.returncode != 0 or not cached.is_file():
                 pytest.fail(

@@ -5,13 +5,13 @@ import json
 import re
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
-from conftest import TEST_USER, clean_env, cli_json, run_cli
+from rfarm_testlib import TEST_USER, clean_env, cli_json, run_cli
 
 ISO_UTC_MICROS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
 TASK_STATES = {"queued", "rendering", "held", "paused", "done", "failed", "cancelled"}
@@ -202,7 +202,7 @@ def test_console_script_version(home_env: dict[str, str]) -> None:
     script = Path(sys.executable).with_name("rfarm")
     exe = str(script) if script.exists() else shutil.which("rfarm")
     assert exe, "the rfarm console script is not installed"
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, env=home_env)
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, env=home_env, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("rfarm ")
 
 

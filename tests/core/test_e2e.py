@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 
 import psutil
 import pytest
-
-from conftest import TEST_USER, clean_env, cli_json, run_cli
+from rfarm_testlib import TEST_USER, clean_env, cli_json, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -246,7 +245,7 @@ def test_cancel_kills_the_render_tree(home: Path, home_env: dict[str, str], slow
     tid = submit(slow_scene, home_env, "--frames", "1")
     w = workers.start(home_env, "--name", "C")
     _, procs = wait_until_rendering(home_env, home, tid, "C")
-    code, out, err = run_cli("cancel", str(tid), env=home_env)
+    code, _, err = run_cli("cancel", str(tid), env=home_env)
     assert code == 0, err
     wait_for("the cancelled render to die", lambda: not alive(procs) and not render_processes(home), 6, 0.1)
     doc = status(home_env, tid)

@@ -6,7 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rfarm.errors import UsageError
-from rfarm.frames import MAX_FRAMES, chunk_frames, format_frames, parse_frame_list, parse_frames
+from rfarm.frames import (
+    MAX_FRAMES,
+    chunk_frames,
+    format_frames,
+    parse_frame_list,
+    parse_frames,
+)
 
 
 @pytest.mark.parametrize(

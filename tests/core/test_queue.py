@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rfarm_testlib import clean_env, run_together
 
-from conftest import clean_env
 from rfarm.errors import ConfigError
 from rfarm.queue import Queue
 
@@ -118,8 +118,6 @@ print(q.pending())
 
 
 def test_queue_created_by_several_processes_at_once(tmp_path: Path) -> None:
-    from test_scheduler import run_together
-
     url = "sqlite:///" + (tmp_path / "fresh" / "queue.db").as_posix()
     sync = tmp_path / "sync"
     sync.mkdir()

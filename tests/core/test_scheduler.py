@@ -6,11 +6,7 @@ a fresh one. Times are injected (``now=``) so lease expiry needs no sleeping.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -18,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rfarm_testlib import TEST_USER, clean_env, run_together
 
-from conftest import TEST_USER, clean_env
 from rfarm import scheduler
 from rfarm.errors import NotFoundError, StateError, UsageError
 from rfarm.models import Event, Frame, Task, utcnow
@@ -29,14 +25,14 @@ LEASE = 30
 
 
 def submit(
-    frames: Iterable[int] = range(1, 11), *, user: str = TEST_USER, limits: Limits = Limits(), **kw: Any
+    frames: Iterable[int] = range(1, 11), *, user: str = TEST_USER, limits: Limits | None = None, **kw: Any
 ) -> int:
     request = SubmitRequest(scene="/scenes/shot.blend", renderer="blender", frames=list(frames), **kw)
-    return scheduler.submit(request, user=user, limits=limits)
+    return scheduler.submit(request, user=user, limits=limits or Limits())
 
 
-def claim(node: str = "n1", *, now: datetime | None = None, caps: NodeCaps = NodeCaps()) -> Claim | None:
-    return scheduler.claim(node, lease_s=LEASE, now=now, caps=caps)
+def claim(node: str = "n1", *, now: datetime | None = None, caps: NodeCaps | None = None) -> Claim | None:
+    return scheduler.claim(node, lease_s=LEASE, now=now, caps=caps or NodeCaps())
 
 
 def must_claim(node: str = "n1", *, now: datetime | None = None) -> Claim:
@@ -103,7 +99,7 @@ def test_submit_without_test_frames_releases_everything(any_farm: Any) -> None:
 def test_submit_ten_thousand_frames(any_farm: Any) -> None:
     tid = submit(range(1, 10_001), test_frames=[1, 5000, 10_000], chunk_size=10)
     assert Frame.select().where(Frame.task == tid).count() == 10_000
-    assert Frame.select().where((Frame.task == tid) & (Frame.is_test == True)).count() == 3  # noqa: E712
+    assert Frame.select().where((Frame.task == tid) & (Frame.is_test == True)).count() == 3
     assert scheduler.queued_count() == 3
 
 
@@ -253,38 +249,6 @@ while True:
     got += [f.number for f in c.frames]
 print(json.dumps(got))
 """
-
-
-def run_together(code: str, n: int, env: dict[str, str], sync: Path, timeout: float = 90) -> list[str]:
-    """Start ``n`` child Pythons running ``code``, release them at once, return their stdouts."""
-    sync.mkdir(parents=True, exist_ok=True)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(code), str(sync), f"p{i}"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-        )
-        for i in range(n)
-    ]
-    try:
-        deadline = time.monotonic() + timeout
-        while len(list(sync.glob("ready-*"))) < n:
-            dead = [p for p in procs if p.poll() is not None]
-            if dead:
-                pytest.fail(f"a child exited early: {dead[0].communicate()[1][-3000:]}", pytrace=False)
-            assert time.monotonic() < deadline, "children never got ready"
-            time.sleep(0.01)
-        (sync / "go").touch()
-        outs = []
-        for p in procs:
-            out, err = p.communicate(timeout=timeout)
-            assert p.returncode == 0, f"child exited {p.returncode}: {err[-3000:]}"
-            outs.append(out)
-        return outs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=10)
 
 
 def test_concurrent_claims_from_processes_never_share_a_frame(any_farm: Any, tmp_path: Path) -> None:
@@ -659,9 +623,9 @@ def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Pat
     outs = run_together(_SCHEMA_CHILD, 4, clean_env(), sync)
     assert [o.strip() for o in outs] == ["1"] * 4
     if db_kind == "postgresql":
-        import psycopg2
-
         from urllib.parse import urlsplit
+
+        import psycopg2
 
         parts = urlsplit(url)
         conn = psycopg2.connect(host=parts.hostname, port=parts.port, user=parts.username, dbname=parts.path[1:])
