@@ -45,15 +45,17 @@ def _enable_wal(path: Path, *, timeout_s: float = 30) -> None:
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        conn = sqlite3.connect(str(path), timeout=timeout_s)
+        conn = None
         try:
+            conn = sqlite3.connect(str(path), timeout=timeout_s)
             conn.execute("PRAGMA journal_mode = wal")
             return
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:  # locked, not a database, cannot be opened
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise ServiceError(f"cannot open the database {path}: {exc}") from exc
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
         time.sleep(0.05)
 
 

@@ -115,6 +115,30 @@ def test_bad_config_value_exits_2(home_env: dict[str, str]) -> None:
     assert "lease_seconds" in line
 
 
+@pytest.mark.parametrize(
+    ("env", "exit_code", "needle"),
+    [
+        ({"RFARM_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}, 3, "cannot open the database"),
+        ({"RFARM_DATABASE_URL": "mysql://farm/db"}, 2, "unsupported database URL"),
+        ({"RFARM_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432"}, 2, "names no database"),
+    ],
+)
+def test_database_problems_are_one_line(home_env: dict[str, str], env: dict[str, str], exit_code: int, needle: str) -> None:
+    line = assert_one_error_line(*run_cli("status", env={**home_env, **env}), exit_code=exit_code)
+    assert needle in line
+
+
+@pytest.mark.parametrize("garbage", ["not-a-database", "a-folder"])
+def test_a_broken_database_file_is_one_line(home: Path, home_env: dict[str, str], garbage: str) -> None:
+    db = home / "rfarm.db"
+    if garbage == "a-folder":
+        db.mkdir()
+    else:
+        db.write_bytes(b"this is not SQLite" * 512)
+    line = assert_one_error_line(*run_cli("status", env=home_env), exit_code=3)
+    assert str(db) in line
+
+
 def test_unknown_option_exits_2_without_traceback(scene: Path, home_env: dict[str, str]) -> None:
     code, out, err = run_cli("submit", str(scene), "--frames", "1-3", "--no-such-flag", env=home_env)
     assert code == 2 and "Traceback" not in err and out == ""
