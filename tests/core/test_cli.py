@@ -56,31 +56,35 @@ def submit(scene: Path, env: dict[str, str], *args: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("args", "needle"),
+    ("args", "needle", "pristine"),
     [
-        (["--frames", "10-1"], "10-1"),
-        (["--frames", "abc"], "abc"),
-        (["--frames", "1-5x0"], "step"),
-        (["--frames", "1-3", "--priority", "urgent"], "urgent"),
-        (["--frames", "1-3", "--test-frame", "9"], "9"),
-        (["--frames", "1-3", "--chunk", "0"], "chunk"),
-        (["--frames", "1-3", "--renderer", "povray"], "povray"),
-        (["--frames", "1-3", "--stop-after-test"], "test-frame"),
+        # the contract's cases are refused before anything is opened: not even a database appears
+        (["--frames", "10-1"], "10-1", True),
+        (["--frames", "abc"], "abc", True),
+        (["--frames", "1-5x0"], "step", True),
+        (["--frames", "1-3", "--priority", "urgent"], "urgent", True),
+        (["--frames", "1-3", "--chunk", "0"], "chunk", True),
+        (["--frames", "1-3", "--renderer", "povray"], "povray", True),
+        (["--frames", "1-3", "--stop-after-test"], "test-frame", True),
+        # checked when the task is recorded: no task, but the database may exist
+        (["--frames", "1-3", "--test-frame", "9"], "9", False),
     ],
 )
 def test_bad_submit_exits_2_with_one_line_and_writes_nothing(
-    scene: Path, home: Path, home_env: dict[str, str], args: list[str], needle: str
+    scene: Path, home: Path, home_env: dict[str, str], args: list[str], needle: str, pristine: bool
 ) -> None:
     line = assert_one_error_line(*run_cli("submit", str(scene), *args, env=home_env))
     assert needle in line
     assert tasks_recorded(home) == 0
+    if pristine:
+        assert list(home.iterdir()) == []
 
 
 def test_missing_scene_exits_2(tmp_path: Path, home: Path, home_env: dict[str, str]) -> None:
     missing = tmp_path / "nowhere" / "shot.blend"
     line = assert_one_error_line(*run_cli("submit", str(missing), "--frames", "1-3", env=home_env))
     assert "does not exist" in line and str(missing) in line
-    assert tasks_recorded(home) == 0
+    assert list(home.iterdir()) == []
 
 
 def test_unknown_task_exits_2(scene: Path, home: Path, home_env: dict[str, str]) -> None:
