@@ -253,7 +253,13 @@ class Worker:
                         run.progress[number] = event.percent
                         run.last_progress = time.monotonic()
                 if event.output:
-                    run.outputs.setdefault(event.frame if event.frame is not None else run.current, []).append(event.output)
+                    number = event.frame if event.frame is not None else run.current
+                    run.outputs.setdefault(number, []).append(event.output)
+                    if not renderer.reports_frames and number == run.current:
+                        later = [n for n in run.job.frames if n > number and n in run.pending]
+                        if later:
+                            run.current, run.frame_started = later[0], time.monotonic()
+                            run.last_progress = run.frame_started
                 if event.error:
                     run.errors.append(event.error)
                 if event.frame_done and event.frame in run.pending and run.stop_reason is None:

@@ -79,6 +79,9 @@ class Renderer(ABC):
     name: str = ""
     #: scene suffixes this renderer renders by default (lowercase, with the dot)
     suffixes: tuple[str, ...] = ()
+    #: whether its log says when each frame starts; if not, a frame's output
+    #: line is taken to mean the next frame has begun
+    reports_frames: bool = False
 
     def __init__(self, executable: str | None = None) -> None:
         self.executable = executable

@@ -22,6 +22,7 @@ _VERSION = re.compile(r"Blender (\d+)\.(\d+)")
 class BlenderRenderer(Renderer):
     name = "blender"
     suffixes = (".blend",)
+    reports_frames = True
 
     def __init__(self, executable: str | None = None, *, python: str | None = None) -> None:
         super().__init__(executable)
