@@ -87,7 +87,7 @@ def test_environment_beats_the_file(isolated: Path) -> None:
 
 
 def test_every_key_has_an_environment_override(isolated: Path) -> None:
-    samples = {str: "some-value", int: "9", list: "a,b"}
+    samples = {str: "some-value", int: "9", list: "a,b", bool: "true", float: "1.5"}
     for name, key in KEYS.items():
         env = {"RFARM_HOME": str(isolated / "h"), f"RFARM_{name.upper()}": samples[key.kind]}
         if name == "home":
