@@ -109,7 +109,8 @@ class Worker:
     def run(self) -> int:
         """Render until stopped; returns the number of render processes run."""
         renderers = node_renderers(self.config)
-        nodes.register_node(self.name, self.hardware, tags=list(self.tags), renderers=renderers)
+        node = nodes.register_node(self.name, self.hardware, tags=list(self.tags), renderers=renderers)
+        self._is_enabled = node.is_enabled
         self._caps = NodeCaps(self.hardware.ram_gb, len(self.hardware.gpus), self.hardware.gpu_memory_gb,
                               frozenset(self.tags), renderers)
         threads = [threading.Thread(target=self._slot, args=(i,), name=f"slot-{i}", daemon=True)
