@@ -80,6 +80,9 @@ def build_request(
     else:
         raise UsageError("no frame range: pass --frames (e.g. --frames 1-100)")
     tests = parse_frame_list(test_frames)
+    outside = sorted(set(tests) - set(frame_list))
+    if outside:
+        raise UsageError(f"test frame {outside[0]} is not in the frame range {frames or format_frames(frame_list)}")
     if stop_after_test and not tests or hold_after_test and not tests:
         raise UsageError("--stop-after-test and --hold-after-test need --test-frame")
     info = analysis.scene_info if analysis is not None else None

@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(args: list[str]) -> int:
     """Run one command line; returns its exit code."""
+    from peewee import PeeweeException
+
     from rfarm.cli.commands import build_app
+    from rfarm.db import first_line
     from rfarm.cli.output import error
     from rfarm.errors import (
         AnalysisError,
@@ -65,6 +68,11 @@ def run(args: list[str]) -> int:
             raise
         error(str(exc))
         return next(code for cls in type(exc).__mro__ if (code := exit_codes.get(cls)) is not None)
+    except PeeweeException as exc:  # the database failed under a command: a service error
+        if debug:
+            raise
+        error(f"database: {first_line(exc)}")
+        return 3
     return result if isinstance(result, int) else 0
 
 

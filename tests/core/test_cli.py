@@ -66,8 +66,7 @@ def submit(scene: Path, env: dict[str, str], *args: str) -> int:
         (["--frames", "1-3", "--chunk", "0"], "chunk", True),
         (["--frames", "1-3", "--renderer", "povray"], "povray", True),
         (["--frames", "1-3", "--stop-after-test"], "test-frame", True),
-        # checked when the task is recorded: no task, but the database may exist
-        (["--frames", "1-3", "--test-frame", "9"], "9", False),
+        (["--frames", "1-3", "--test-frame", "9"], "9", True),
     ],
 )
 def test_bad_submit_exits_2_with_one_line_and_writes_nothing(
