@@ -146,6 +146,14 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") + "+00:00"
 
 
+def db_now() -> datetime:
+    """Now by the database's clock (naive UTC): nodes of a farm share one clock for leases."""
+    if is_postgres(database.obj):
+        row = database.execute_sql("SELECT CURRENT_TIMESTAMP AT TIME ZONE 'UTC'").fetchone()
+        return row[0]
+    return utcnow()
+
+
 # -- users ------------------------------------------------------------------
 
 
@@ -187,7 +195,7 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
     outside = sorted(set(tests) - set(request.frames))
     if outside:
         raise UsageError(f"test frame {outside[0]} is not in the frame range {request.frames_spec or ''}".rstrip())
-    now = now or utcnow()
+    now = now or db_now()
     owner = get_user(user)
     priority = PRIORITIES[request.priority]
     test_set = set(tests)
@@ -259,7 +267,7 @@ def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
 
 def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime | None = None) -> Claim | None:
     """Atomically take the next chunk of frames for ``node``, or None."""
-    now = now or utcnow()
+    now = now or db_now()
     pg = is_postgres(database.obj)
     with database.atomic():
         tasks = (
@@ -354,7 +362,7 @@ def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None,
     A frame missing from the answer was cancelled or lost its lease: its
     render must stop.
     """
-    now = now or utcnow()
+    now = now or db_now()
     held = held_frames(token)
     if not held:
         return set()
@@ -389,7 +397,7 @@ def _transition(frame_id: int, token: str, new: str, **values: Any) -> Frame:
 
 def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path: str | None = None, now: datetime | None = None) -> None:
     """Record a frame rendered; releases the task's other frames if it was its last test frame."""
-    now = now or utcnow()
+    now = now or db_now()
     with database.atomic():
         frame = _transition(
             frame_id, token, "done", outputs=list(outputs), finished_at=now, progress=100.0,
@@ -401,7 +409,7 @@ def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path:
 
 def fail_frame(frame_id: int, token: str, *, error: str, log_path: str | None = None, now: datetime | None = None) -> str:
     """Record a failed render: requeued while attempts remain, else failed. Returns the new state."""
-    now = now or utcnow()
+    now = now or db_now()
     with database.atomic():
         frame = Frame.get_by_id(frame_id)
         task = Task.get_by_id(frame.task_id)
@@ -436,7 +444,7 @@ def _count_node_failure(task: Task, node: str, now: datetime) -> None:
 
 def release_frames(token: str, *, now: datetime | None = None) -> int:
     """Give back every frame ``token`` holds without using an attempt (a graceful stop)."""
-    now = now or utcnow()
+    now = now or db_now()
     with database.atomic():
         frames = list(Frame.select().where((Frame.lease_token == token) & (Frame.status == "running")))
         for frame in frames:
@@ -453,7 +461,7 @@ def requeue_expired(*, now: datetime | None = None) -> int:
     A lost lease does not use up an attempt; a frame fails after its task's
     ``max_lost_leases`` of them.
     """
-    now = now or utcnow()
+    now = now or db_now()
     count = 0
     with database.atomic():
         expired = list(
@@ -544,7 +552,7 @@ def _refresh_task(task_id: int, now: datetime) -> None:
 
 def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> int:
     """Cancel every frame not yet finished; running renders see their lease gone."""
-    now = now or utcnow()
+    now = now or db_now()
     with database.atomic():
         task = _owned_task(task_id, user, is_admin=is_admin)
         if task.status in ("done", "failed", "cancelled"):
@@ -571,7 +579,7 @@ def pause_task(task_id: int | str, *, user: str, is_admin: bool = False) -> None
 
 def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
     """Let a paused or held task's frames be claimed again."""
-    now = now or utcnow()
+    now = now or db_now()
     with database.atomic():
         task = _owned_task(task_id, user, is_admin=is_admin)
         if task.status not in ("paused", "held"):
@@ -583,7 +591,7 @@ def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
 
 def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_admin: bool = False, now: datetime | None = None) -> int:
     """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
-    now = now or utcnow()
+    now = now or db_now()
     states = ("failed",) if failed_only else ("failed", "cancelled")
     with database.atomic():
         task = _owned_task(task_id, user, is_admin=is_admin)
