@@ -75,12 +75,7 @@ def disable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> in
 
     Example: rfarm nodes disable node07
     """
-    from rfarm.nodes import set_enabled
-
-    load()
-    set_enabled(name, False)
-    info(f"node {name} disabled")
-    return 0
+    return _set_enabled(name, False)
 
 
 @nodes_app.command("enable")
@@ -89,11 +84,15 @@ def enable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> int
 
     Example: rfarm nodes enable node07
     """
+    return _set_enabled(name, True)
+
+
+def _set_enabled(name: str, enabled: bool) -> int:
     from rfarm.nodes import set_enabled
 
     load()
-    set_enabled(name, True)
-    info(f"node {name} enabled")
+    set_enabled(name, enabled)
+    info(f"node {name} {'enabled' if enabled else 'disabled'}")
     return 0
 
 
