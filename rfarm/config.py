@@ -44,6 +44,12 @@ KEYS: dict[str, Key] = {
         Key("blender_executable", str, "", "Path to blender; default: the bpy module, else blender on PATH."),
         Key("maya_executable", str, "", "Path to Maya's Render (Render.exe on Windows); default: on PATH."),
         Key("unreal_executable", str, "", "Path to UnrealEditor-Cmd; default: on PATH."),
+        Key("oss_access_key_id", str, "", "OSS AccessKey id; default: OSS_ACCESS_KEY_ID.", secret=True),
+        Key("oss_access_key_secret", str, "", "OSS AccessKey secret; default: OSS_ACCESS_KEY_SECRET.", secret=True),
+        Key("oss_session_token", str, "", "OSS STS token; default: OSS_SESSION_TOKEN.", secret=True),
+        Key("cache_max_gb", float, 50.0, "Size past which a node's file cache drops the least recently used files."),
+        Key("workspace_keep_hours", float, 24.0, "Hours a finished task's workspace stays on a node."),
+        Key("min_free_gb", float, 2.0, "Free space below which a node claims nothing."),
     )
 }
 
@@ -68,6 +74,14 @@ def coerce(key: Key, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
+    elif key.kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif key.kind is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)

@@ -25,7 +25,13 @@ class Farm:
     def storage(self) -> Storage:
         from rfarm.storage import open_storage
 
-        return open_storage(self.config.storage, checkpoint_dir=self.config.home_dir / "oss-checkpoints")
+        return open_storage(
+            self.config.storage,
+            access_key_id=self.config.oss_access_key_id or None,
+            access_key_secret=self.config.oss_access_key_secret or None,
+            session_token=self.config.oss_session_token or None,
+            checkpoint_dir=self.config.home_dir / "oss-checkpoints",
+        )
 
 
 _current: Farm | None = None
