@@ -6,7 +6,7 @@ import typer
 
 
 def build_app() -> click.Command:
-    from rfarm.cli import analyse_cmd, config_cmd, farm_cmd, tasks, worker_cmd
+    from rfarm.cli import analyse_cmd, config_cmd, farm_cmd, files_cmd, tasks, worker_cmd
 
     app = typer.Typer(
         name="rfarm",
@@ -18,6 +18,7 @@ def build_app() -> click.Command:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     analyse_cmd.register(app)
+    files_cmd.register(app)
     tasks.register(app)
     worker_cmd.register(app)
     farm_cmd.register(app)

@@ -5,6 +5,7 @@
     users/<user>/objects/<md5[:2]>/<md5>-<xxh64>        scene files, isolated per user
     tasks/<task_id>/manifest.json                       original path -> object
     tasks/<task_id>/results/<relpath>                   rendered output
+    tasks/<task_id>/outputs/frame-<frame>.json          a frame's results with their hashes
     tasks/<task_id>/logs/frame-<frame>-attempt-<n>.log  render logs
 
 Objects are named by both hashes, so an MD5 collision alone can never
@@ -70,6 +71,16 @@ def result_key(task_id: str | int, relpath: str | PurePath) -> str:
     if isinstance(relpath, PurePath) and (relpath.is_absolute() or relpath.anchor):
         raise UsageError(f"Result path {str(relpath)!r} must be relative to the output folder.")
     return check_key(f"{results_prefix(task_id)}{check_key(rel)}")
+
+
+def output_manifest_key(task_id: str | int, frame: int) -> str:
+    """The key of the record of one frame's results (relative paths, keys and hashes)."""
+    return f"{task_prefix(task_id)}outputs/frame-{int(frame)}.json"
+
+
+def outputs_prefix(task_id: str | int) -> str:
+    """The prefix of a task's per-frame result records, ending in ``/``."""
+    return f"{task_prefix(task_id)}outputs/"
 
 
 def log_key(task_id: str | int, frame: int, attempt: int) -> str:

@@ -1,0 +1,158 @@
+"""``rfarm upload``, ``rfarm hash`` and ``rfarm download``: files to and from storage."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from rfarm.cli.options import AllOption, JsonOption, TaskArg, load
+from rfarm.cli.output import err_console, info, out_console, print_json
+
+if TYPE_CHECKING:
+    from rfarm.transfer import Progress as TransferProgress
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders (folders are walked).", show_default=False)]
+STAGES = {"hash": "hashing", "upload": "uploading", "download": "downloading"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("upload")(upload)
+    app.command("hash")(hash_)
+    app.command("download")(download)
+
+
+@contextmanager
+def transfer_bar(*, quiet: bool) -> Iterator[Callable[[TransferProgress], None]]:
+    """A rich progress bar on stderr, one line per stage, with bytes and rate; yields the callback."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    bars: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TextColumn("{task.fields[files]} files"), TimeRemainingColumn(),
+        console=err_console(), disable=quiet, transient=False,
+    ) as bar:
+
+        def show(progress: TransferProgress) -> None:
+            if progress.stage not in bars:
+                bars[progress.stage] = bar.add_task(STAGES.get(progress.stage, progress.stage), total=None, files="")
+            bar.update(bars[progress.stage], completed=progress.bytes_done, total=progress.bytes_total,
+                       files=f"{progress.done}/{progress.total}")
+
+        yield show
+
+
+def size_text(size: int) -> str:
+    from rich.filesize import decimal
+
+    return decimal(size)
+
+
+def upload_line(summary) -> str:  # type: ignore[no-untyped-def]
+    """``uploaded N files / X, skipped M files / Y``."""
+    return (f"uploaded {summary.uploaded} files / {size_text(summary.bytes_uploaded)}, "
+            f"skipped {summary.skipped} files / {size_text(summary.bytes_skipped)}")
+
+
+def upload(
+    paths: PathsArg,
+    dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Skip files the store already holds (default).")] = True,
+    json: JsonOption = False,
+) -> int:
+    """Hash files and upload the ones storage does not hold yet.
+
+    Example: rfarm upload shots/ textures/ --dedup
+    """
+    from rfarm import transfer
+    from rfarm.farm import open_farm
+    from rfarm.hashing import HashCache
+
+    config = load()
+    storage = open_farm(config).storage
+    with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
+        summary = transfer.upload_with_dedup(
+            paths, storage, user=config.user, cache=cache, on_progress=None if json else bar, force=not dedup
+        )
+    if json:
+        print_json(summary)
+    else:
+        info(upload_line(summary))
+    return 0
+
+
+def hash_(
+    paths: PathsArg,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read every file, ignoring the hash cache.")] = False,
+    json: JsonOption = False,
+) -> int:
+    """Print the MD5 and xxHash64 of files (folders are walked).
+
+    Example: rfarm hash scene.ma textures/ --json
+    """
+    from contextlib import nullcontext
+
+    from rich.table import Table
+
+    from rfarm.hashing import HashCache, hash_files, walk_files
+    from rfarm.transfer import Progress
+
+    config = load(open_db=False)
+    files = walk_files(paths)
+    with (nullcontext() if no_cache else HashCache(config.home_dir / "hash_cache.db")) as cache, \
+            transfer_bar(quiet=json) as bar:
+        total = sum(f.stat().st_size for f in files)
+
+        def hashed(done: int, count: int, bytes_done: int) -> None:
+            bar(Progress("hash", done, count, bytes_done, total))
+
+        hashes = hash_files(files, cache=cache, on_progress=None if json else hashed)
+    rows = [{"path": str(p), "size": h.size, "hash": h.md5, "xxhash": h.xxh64} for p, h in hashes.items()]
+    if json:
+        print_json(rows)
+        return 0
+    table = Table("path", "size", "md5", "xxhash64")
+    for path, file_hash in hashes.items():
+        table.add_row(str(path), str(file_hash.size), file_hash.md5, file_hash.xxh64)
+    out_console().print(table)
+    return 0
+
+
+def download(
+    task: TaskArg,
+    dest: Annotated[Optional[Path], typer.Option("--dest", help="Folder to write into (default: ./task-ID).")] = None,
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """Download a task's results from storage and verify each file's hash.
+
+    Example: rfarm download 12 --dest renders/
+    """
+    import dataclasses
+
+    from rfarm import scheduler, transfer
+    from rfarm.farm import open_farm
+
+    config = load(all_users=all_users)
+    one = scheduler.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    target = dest or Path(f"task-{one.task_id}")
+    with transfer_bar(quiet=json) as bar:
+        summary = transfer.download_results(
+            one.task_id, open_farm(config).storage, target, on_progress=None if json else bar
+        )
+    if json:
+        print_json({"task_id": one.task_id, **dataclasses.asdict(summary)})
+    else:
+        info(f"downloaded {summary.files} files / {size_text(summary.bytes)} to {summary.dest}"
+             + (f" ({summary.refetched} fetched again after a hash mismatch)" if summary.refetched else ""))
+    return 0
