@@ -9,14 +9,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rfarm import manifest, scheduler, transfer
 from rfarm import scene as rfarm_scene
-from rfarm import scheduler
 from rfarm.allocation import Needs, check_capacity
 from rfarm.config import Config
 from rfarm.errors import UsageError
 from rfarm.frames import format_frames, parse_frame_list, parse_frames
-from rfarm.models import HardwareConfig, utcnow
+from rfarm.hashing import HashCache
+from rfarm.models import Asset, HardwareConfig, TaskAsset, database, utcnow
 from rfarm.renderers import NAMES, renderer_for_scene
+from rfarm.storage.base import Storage
+from rfarm.storage.keys import manifest_key, object_key
+from rfarm.transfer import ProgressCallback, UploadSummary
 
 if TYPE_CHECKING:
     from rfarm.analysis import AnalysisResult
@@ -45,16 +49,24 @@ def build_request(
     analysis: AnalysisResult | None = None,
     strict: bool = False,
     options: dict[str, Any] | None = None,
+    scene_in_archive: str | None = None,
 ) -> scheduler.SubmitRequest:
     """A validated :class:`SubmitRequest`; raises UsageError naming the bad input.
 
     ``analysis`` (of the scene) supplies the frame range, resolution and
     renderer version where they are not given; with ``strict`` a missing
-    dependency refuses the submit.
+    dependency refuses the submit. A ``.zip`` project renders the scene
+    ``scene_in_archive`` names inside it (default: its only scene file).
     """
     path = Path(scene).expanduser()
     if not path.is_file():
         raise UsageError(f"scene file {scene} does not exist")
+    extra_options: dict[str, Any] = {}
+    if path.suffix.lower() == ".zip":
+        scene_in_archive = _archive_scene(path, scene_in_archive)
+        extra_options["scene_in_archive"] = scene_in_archive
+    elif scene_in_archive is not None:
+        raise UsageError("--scene-in-zip is only for a .zip project")
     if strict and analysis is not None and analysis.missing:
         (label, missing_path), = analysis.missing[0].items()
         raise UsageError(f"--strict: {len(analysis.missing)} dependencies are missing, first {label}: {missing_path}")
@@ -92,7 +104,7 @@ def build_request(
     return scheduler.SubmitRequest(
         scene=str(path.resolve()),
         renderer_version=_major(info.software_version) if info is not None else "",
-        renderer=renderer or renderer_for_scene(str(path)),
+        renderer=renderer or renderer_for_scene(scene_in_archive or str(path)),
         frames=frame_list,
         test_frames=tests,
         priority=priority,
@@ -110,8 +122,25 @@ def build_request(
         hold_after_test=hold_after_test,
         name=path.name,
         frames_spec=frames or format_frames(frame_list),
-        options={**extra, **(options or {}), **({"hardware_config": hardware_config} if hardware_config else {})},
+        options={**extra, **extra_options, **(options or {}),
+                 **({"hardware_config": hardware_config} if hardware_config else {})},
     )
+
+
+def _archive_scene(archive: Path, member: str | None) -> str:
+    """The scene to render inside a .zip project, checked to be there."""
+    from rfarm.workspace import zip_names
+
+    names = zip_names(archive)
+    if member is None:
+        scenes = [n for n in names if Path(n).suffix.lower() in (".blend", ".ma", ".mb", ".uproject")]
+        if len(scenes) != 1:
+            raise UsageError(f"{archive.name} holds {len(scenes)} scene files: name one with --scene-in-zip")
+        return scenes[0]
+    member = member.replace("\\", "/").strip("/")
+    if member not in names:
+        raise UsageError(f"{archive.name} has no file {member}")
+    return member
 
 
 def _major(version: str | None) -> str:
@@ -125,16 +154,42 @@ def missing_warnings(analysis: AnalysisResult) -> list[str]:
     return [f"missing dependency {label}: {path}" for entry in analysis.missing for label, path in entry.items()]
 
 
+FILE_MODES = (manifest.UPLOAD, manifest.SNAPSHOT, "in-place")
+"""How a task's files reach the nodes: all uploaded, a snapshot of the scene
+alone (its dependencies read where they are), or the live scene file."""
+
+
 @dataclass(frozen=True, slots=True)
 class Submitted:
     task_id: int
     warnings: list[str]
+    upload: UploadSummary | None = None
 
 
-def submit(config: Config, request: scheduler.SubmitRequest, *, now: datetime | None = None) -> Submitted:
-    """Check that some node can render it, record the task and ring the workers."""
+def submit(
+    config: Config,
+    request: scheduler.SubmitRequest,
+    *,
+    files: str = manifest.SNAPSHOT,
+    analysis: AnalysisResult | None = None,
+    on_progress: ProgressCallback | None = None,
+    now: datetime | None = None,
+) -> Submitted:
+    """Check that some node can render it, send its files, record the task and ring the workers.
+
+    Args:
+        files: One of :data:`FILE_MODES`. ``upload`` sends the scene and every
+            dependency ``analysis`` found (with dedup); ``snapshot`` sends the
+            scene alone, so saving it again cannot change frames not yet
+            rendered; ``in-place`` renders the live file.
+        on_progress: Progress of hashing and uploading.
+    """
     from rfarm.farm import open_farm
 
+    if files not in FILE_MODES:
+        raise UsageError(f"unknown file mode {files!r}: use one of {', '.join(FILE_MODES)}")
+    if files == "in-place" and "scene_in_archive" in request.options:
+        raise UsageError("a .zip project cannot render in place: drop --in-place")
     farm = open_farm(config)
     now = now or utcnow()
     request = with_hardware_config(request)
@@ -144,11 +199,72 @@ def submit(config: Config, request: scheduler.SubmitRequest, *, now: datetime | 
     if warning:
         warnings.append(warning)
     limits = scheduler.Limits(config.max_attempts, config.max_lost_leases)
-    task_id = scheduler.submit(request, user=config.user, limits=limits, now=now)
+    summary = None
+    if files == "in-place":
+        task_id = scheduler.submit(request, user=config.user, limits=limits, now=now)
+    else:
+        paths = _task_files(request.scene, analysis if files == manifest.UPLOAD else None)
+        with HashCache(config.home_dir / "hash_cache.db") as cache:
+            summary = transfer.upload_with_dedup(
+                paths, farm.storage, user=config.user, cache=cache, on_progress=on_progress
+            )
+        request = replace(request, options={**request.options, "files": files})
+        with database.atomic():
+            task_id = scheduler.submit(request, user=config.user, limits=limits, now=now)
+            _record_manifest(farm.storage, task_id, request, paths, summary, analysis, files, user=config.user)
     chunks = len(request.test_frames) or -(-len(request.frames) // request.chunk_size)
     priority = 0 if request.test_frames else scheduler.PRIORITIES[request.priority]
     farm.queue.notify(task_id, priority=priority, count=min(chunks, 16))
-    return Submitted(task_id, warnings)
+    return Submitted(task_id, warnings, summary)
+
+
+def _task_files(scene: str, analysis: AnalysisResult | None) -> list[str]:
+    """The scene, then each file its dependencies expand to that is present, once each."""
+    paths = {scene: None}
+    for dep in analysis.dependencies if analysis is not None else ():
+        if dep.exists:
+            paths.update(dict.fromkeys(f for f in dep.files if Path(f).is_file()))
+    return list(paths)
+
+
+def _record_manifest(
+    storage: Storage,
+    task_id: int,
+    request: scheduler.SubmitRequest,
+    paths: list[str],
+    summary: UploadSummary,
+    analysis: AnalysisResult | None,
+    mode: str,
+    *,
+    user: str,
+) -> None:
+    """Write the task's TaskAsset rows and its manifest.json."""
+    owner = scheduler.get_user(user)
+    uploaded = {Path(f.path): f for f in summary.files}
+    entries = []
+    for path in paths:
+        f = uploaded[Path(path)]
+        key = object_key(owner.unionid, f.hash, f.xxhash)
+        entries.append(manifest.ManifestEntry(path, key, f.hash, f.xxhash, f.size, is_scene=path == request.scene))
+    assets = {
+        (a.hash, a.xxhash): a.id
+        for a in Asset.select(Asset.id, Asset.hash, Asset.xxhash).where(
+            (Asset.user == owner) & Asset.hash.in_(sorted({e.hash for e in entries}))
+        )
+    }
+    rows = [
+        {"task": task_id, "asset": assets[e.hash, e.xxhash], "path": e.path, "is_scene": e.is_scene}
+        for e in entries
+    ]
+    for start in range(0, len(rows), 100):
+        TaskAsset.insert_many(rows[start : start + 100]).execute()
+    refs: tuple[manifest.Reference, ...] = ()
+    if analysis is not None:
+        refs = manifest.references_of(analysis, files=paths if mode == manifest.UPLOAD else None)
+    doc = manifest.Manifest(
+        task_id, mode, request.scene, tuple(entries), refs, request.options.get("scene_in_archive")
+    )
+    storage.put_bytes(manifest_key(task_id), doc.encode())
 
 
 def with_hardware_config(request: scheduler.SubmitRequest) -> scheduler.SubmitRequest:

@@ -16,20 +16,21 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from peewee import PeeweeException
 
-from rfarm import nodes, scheduler, workspace
+from rfarm import nodes, scheduler, transfer, workspace
 from rfarm.allocation import NodeCaps
 from rfarm.config import Config
-from rfarm.errors import RfarmError, StateError
+from rfarm.errors import Cancelled, RfarmError, StateError
 from rfarm.farm import open_farm
 from rfarm.hardware import Hardware, detect_hardware
 from rfarm.models import database
 from rfarm.pathmap import PathMap
+from rfarm.preparation import NodeFiles
 from rfarm.process import RenderProcess
 from rfarm.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
@@ -102,6 +103,7 @@ class Worker:
         self._states: dict[int, str] = {}
         self._last_reap = 0.0
         self._is_enabled = True
+        self.files = NodeFiles(config)
         self.rendered = 0
 
     # -- loop ---------------------------------------------------------------
@@ -151,6 +153,7 @@ class Worker:
         if time.monotonic() - self._last_reap >= IDLE_POLL_S or self.burst:
             scheduler.requeue_expired()
             self._last_reap = time.monotonic()
+        self.files.sweep_if_due()
         claim, gpus = self._claim()
         if claim is None:
             if self.burst:
@@ -171,7 +174,7 @@ class Worker:
 
     def _claim(self) -> tuple[scheduler.Claim | None, list[int]]:
         """Claim what fits in the RAM and GPUs not in use by this node's other slots."""
-        if not self._is_enabled:
+        if not self._is_enabled or not self.files.can_claim(self.name):
             return None, []
         with self._lock:
             caps = NodeCaps(self._free_ram, len(self._free_gpus), self._caps.gpu_memory_gb,
@@ -222,6 +225,9 @@ class Worker:
         )
         run = _Run(claim, job, attempt, {f.number: f for f in frames}, frames[0].number, time.monotonic())
         try:
+            if opts.get("files"):
+                run.job = job = self._prepare(run)
+                scene = job.scene
             renderer = self._renderer(claim.renderer)
             check = getattr(renderer, "check_scene", None)
             if not Path(scene).is_file():
@@ -229,6 +235,11 @@ class Worker:
             if check is not None:
                 check(Path(scene))
             argv = renderer.build_command(job)
+        except Cancelled:
+            if not run.lost:
+                scheduler.release_frames(claim.token)
+            self._close_logs(run)
+            return
         except RfarmError as exc:
             self._fail_all(run, str(exc))
             return
@@ -307,9 +318,13 @@ class Worker:
         dest = workspace.results_dir(self.config, run.claim.user, run.claim.task_id, output_dir)
         try:
             kept = workspace.keep_outputs(files, run.attempt, dest)
+            storage = open_farm(self.config).storage
+            transfer.store_results(storage, run.claim.task_id, number, [Path(k) for k in kept], base=dest)
             scheduler.finish_frame(frame.id, run.claim.token, outputs=kept, log_path=self._log_name(run, number))
         except StateError:
             log.warning("frame %s of task %s was taken away before it finished", number, run.claim.task_id)
+        except RfarmError as exc:
+            self._fail(run, number, f"cannot store the results of frame {number}: {exc}", frame=frame)
         except OSError as exc:
             self._fail(run, number, f"cannot keep the output of frame {number}: {exc}", frame=frame)
 
@@ -373,6 +388,51 @@ class Worker:
                 run.lost = lost
                 log.info("stopping render of task %s: %s", run.claim.task_id, reason)
                 proc.kill_tree()
+                return
+
+    # -- files ---------------------------------------------------------------
+
+    def _prepare(self, run: _Run) -> RenderJob:
+        """Fetch the task's files into its workspace (holding the lease meanwhile); the job to render."""
+        claim = run.claim
+        fetched = threading.Event()
+        keeper = threading.Thread(target=self._keep_lease, args=(run, fetched), daemon=True)
+        keeper.start()
+        try:
+            prepared = self.files.prepare(
+                task_id=claim.task_id,
+                user=claim.user,
+                storage=open_farm(self.config).storage,
+                map_path=lambda path: self.paths.for_os(path, self.hardware.os),
+                on_progress=lambda _: not (run.lost or self.stopping.is_set()),
+            )
+        finally:
+            fetched.set()
+            keeper.join()
+        if run.lost:
+            raise Cancelled(f"task {claim.task_id}: the frames were taken away while their files were fetched")
+        if prepared.files:
+            self._log(run, run.current, f"rfarm: prepared {prepared.files} files in {prepared.project} "
+                      f"({prepared.downloaded} downloaded, {prepared.bytes_downloaded} bytes, "
+                      f"{prepared.refetched} fetched again after a hash mismatch)\n")
+        options = dict(run.job.options)
+        if prepared.remap_file is not None:
+            options["remap_file"] = str(prepared.remap_file)
+        if prepared.relative_base is not None:
+            options["relative_base"] = prepared.relative_base
+        return replace(run.job, scene=str(prepared.scene), options=options)
+
+    def _keep_lease(self, run: _Run, done: threading.Event) -> None:
+        """Renew the lease until ``done``; mark the run lost when its frames are taken away."""
+        ids = {f.id for f in run.claim.frames}
+        while not done.wait(self.renew_s):
+            try:
+                held = scheduler.renew(run.claim.token, lease_s=self.lease_s)
+            except Exception as exc:  # the database is unreachable: try again, the lease may hold
+                log.warning("lease renewal failed: %s", exc)
+                continue
+            if ids - held:
+                run.lost = True
                 return
 
     # -- helpers ------------------------------------------------------------

@@ -1,10 +1,24 @@
-"""Where things live on disk: ``{root}/{user}/{task_id}/source|project|renders``, results and logs."""
+"""Where things live on disk: ``{root}/{user}/{task_id}/source|project|renders``, results and logs.
+
+Also what keeps a node's disk safe: unpacking archives only inside their
+folder, the free space left, and the workspaces of tasks that have finished.
+"""
 from __future__ import annotations
 
+import logging
+import re
 import shutil
+import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rfarm.config import Config
+from rfarm.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = "_cache"
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def safe_name(text: str) -> str:
@@ -15,6 +29,11 @@ def safe_name(text: str) -> str:
 
 def task_workspace(config: Config, user: str, task_id: int) -> Path:
     return config.workspace / safe_name(user) / str(task_id)
+
+
+def cache_dir(config: Config) -> Path:
+    """The node's file cache, shared by every task rendered here."""
+    return config.workspace / CACHE_DIR
 
 
 def attempt_dir(config: Config, user: str, task_id: int, first_frame: int, token: str) -> Path:
@@ -60,3 +79,87 @@ def remove_workspace(config: Config, user: str, task_id: int) -> bool:
         return False
     shutil.rmtree(path)
     return True
+
+
+def safe_member(name: str, what: str) -> tuple[str, ...]:
+    """The parts of ``name``, a relative path inside a folder; UsageError if it could land outside.
+
+    Absolute paths, ``..``, drive letters, UNC and device paths are refused.
+    """
+    text = name.replace("\\", "/")
+    parts = tuple(p for p in text.split("/") if p not in ("", "."))
+    if text.startswith("/") or _DRIVE.match(text) or ".." in parts or not parts or any(":" in p for p in parts):
+        raise UsageError(f"{what}: entry {name!r} would land outside its folder; refusing to unpack it")
+    return parts
+
+
+def safe_unpack(archive: Path, dest: Path, *, label: str | None = None) -> int:
+    """Unpack a .zip into ``dest``, refusing it whole if any entry could land outside; the files written.
+
+    Raises:
+        UsageError: an unsafe entry, or a file that is not a readable zip.
+    """
+    what = label or archive.name
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [(info, safe_member(info.filename, what)) for info in zf.infolist()]
+            written = 0
+            for info, parts in members:
+                target = dest.joinpath(*parts)
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                written += 1
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise UsageError(f"{what} is not a readable zip file: {exc}") from exc
+    return written
+
+
+def zip_names(archive: Path) -> list[str]:
+    """The file entries of a .zip, each checked to stay inside its folder (POSIX separators)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"{archive} is not a readable zip file: {exc}") from exc
+    return ["/".join(safe_member(i.filename, archive.name)) for i in infos if not i.is_dir()]
+
+
+def free_gb(config: Config) -> float:
+    """Free space on the disk that holds the workspaces, in GB."""
+    path = config.workspace
+    path.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(path).free / 1e9
+
+
+def finished_workspaces(config: Config, finished: dict[int, datetime | None], now: datetime) -> list[Path]:
+    """Task workspaces to remove: tasks that finished over ``workspace_keep_hours`` ago, or are gone.
+
+    Args:
+        finished: Each task id found here mapped to when its task finished
+            (None: still active); an id missing from it is a deleted task.
+    """
+    keep = timedelta(hours=float(config.workspace_keep_hours))
+    old = []
+    for path in task_folders(config):
+        task_id = int(path.name)
+        if task_id not in finished or (ended := finished[task_id]) is not None and now - ended >= keep:
+            old.append(path)
+    return old
+
+
+def task_folders(config: Config) -> list[Path]:
+    """Every ``{root}/{user}/{task_id}`` folder on this node."""
+    root = config.workspace
+    if not root.is_dir():
+        return []
+    return [
+        task
+        for user in sorted(root.iterdir())
+        if user.is_dir() and user.name != CACHE_DIR
+        for task in sorted(user.iterdir())
+        if task.is_dir() and task.name.isdigit()
+    ]

@@ -45,18 +45,30 @@ def submit(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to submit while a dependency is missing.")] = False,
     analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Read the scene's settings and dependencies first.")] = True,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress until the task ends; exit 0 only if it succeeded.")] = False,
+    upload: Annotated[bool, typer.Option("--upload", help="Upload the scene and its dependencies (with dedup): nodes render only from these copies.")] = False,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Render the live scene file, not a snapshot of it taken now.")] = False,
+    scene_in_zip: Annotated[Optional[str], typer.Option("--scene-in-zip", help="For a .zip project: the scene inside it (default: its only scene).")] = None,
     json: JsonOption = False,
 ) -> int:
     """Submit a scene for rendering.
 
-    Example: rfarm submit shot.blend --frames 1-100 --test-frame 50 --wait
+    The scene is snapshotted to storage so that saving it again does not change
+    the frames still to render; --upload sends its dependencies too, --in-place
+    renders the live file.
+
+    Example: rfarm submit shot.blend --frames 1-100 --test-frame 50 --upload --wait
     """
     from rfarm import submission
-
+    from rfarm.cli.files_cmd import transfer_bar, upload_line
+    from rfarm.errors import UsageError
     from rfarm.scene import analyse_for_farm, is_analysable
 
+    if upload and in_place:
+        raise UsageError("--upload and --in-place cannot be combined")
+    mode = "upload" if upload else "in-place" if in_place else "snapshot"
     config = load(user=user, open_db=False)
-    analysis = analyse_for_farm(scene) if analyse and is_analysable(scene) and Path(scene).is_file() else None
+    path = Path(scene)
+    analysis = analyse_for_farm(str(path.resolve())) if analyse and is_analysable(scene) and path.is_file() else None
     request = submission.build_request(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
         timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
@@ -64,13 +76,17 @@ def submit(
         renderer=renderer, camera=camera,
         layers=layer, output_dir=str(output) if output else None,
         stop_after_test=stop_after_test, hold_after_test=hold_after_test,
-        analysis=analysis, strict=strict,
+        analysis=analysis, strict=strict, scene_in_archive=scene_in_zip,
     )
     if analysis is not None:
         for warning in submission.missing_warnings(analysis):
             info(f"[yellow]warning:[/yellow] {warning}")
-    submitted = submission.submit(config, request)
+    with transfer_bar(quiet=json) as bar:
+        submitted = submission.submit(config, request, files=mode, analysis=analysis, on_progress=None if json else bar)
     task_id = submitted.task_id
+    uploaded = submitted.upload
+    if uploaded is not None and not json:
+        info(upload_line(uploaded))
     for warning in submitted.warnings:
         info(f"[yellow]warning:[/yellow] {warning}")
     if not json:
@@ -82,8 +98,13 @@ def submit(
             print_json({"task_id": task_id, **_status_doc(final)})
         return 0 if final.status == "done" else _failed(final)
     if json:
+        counts = None if uploaded is None else {
+            "uploaded": uploaded.uploaded, "skipped": uploaded.skipped,
+            "bytes_uploaded": uploaded.bytes_uploaded, "bytes_skipped": uploaded.bytes_skipped,
+        }
         print_json({"task_id": task_id, "status": "queued", "frames": len(request.frames),
-                    "test_frames": list(request.test_frames), "warnings": submitted.warnings})
+                    "test_frames": list(request.test_frames), "warnings": submitted.warnings,
+                    "files": mode, "upload": counts})
     else:
         print(task_id)
     return 0

@@ -51,6 +51,8 @@ class BlenderRenderer(Renderer):
                 "layers": list(job.layers),
                 "width": job.width,
                 "height": job.height,
+                "remap_file": job.options.get("remap_file"),
+                "relative_base": job.options.get("relative_base"),
             }
         )
         if self.python:

@@ -5,6 +5,11 @@ or ``blender -b SCENE --python blender_script.py -- JOB_JSON``. In background
 mode Blender 5 prints no per-sample progress and prefixes its ``Saved:`` lines
 with a time, so this script reports frames, progress and outputs itself as
 ``RFARM <event> <frame> <value>`` lines.
+
+Before rendering it points the scene at the node's copies of its files: the
+job's ``remap_file`` maps paths as the scene writes them to new ones, and
+``relative_base`` rebases ``//`` relative paths (a snapshot of the scene
+rendered away from its folder). Linked libraries that moved are reloaded.
 """
 import json
 import os
@@ -16,6 +21,30 @@ def emit(kind, frame, value=""):
     sys.stdout.flush()
 
 
+# bpy.data collections whose items carry a file path
+FILE_COLLECTIONS = ("libraries", "images", "sounds", "movieclips", "volumes", "cache_files", "fonts")
+
+
+def remap_paths(bpy, remap, relative_base):
+    """Point local data blocks at their new files; reload the libraries that moved."""
+    moved = []
+    for name in FILE_COLLECTIONS:
+        for item in getattr(bpy.data, name, ()):
+            if item.library is not None or getattr(item, "parent", None) is not None:
+                continue  # linked data, or a library another library links: paths relative to their own file
+            old = item.filepath
+            new = remap.get(old)
+            if new is None and relative_base and old.startswith("//"):
+                new = os.path.join(relative_base, old[2:])
+            if new is None or os.path.normpath(bpy.path.abspath(old)) == os.path.normpath(new):
+                continue
+            item.filepath = new
+            if name == "libraries":
+                moved.append(item)
+    for library in moved:
+        library.reload()
+
+
 def main():
     args = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
     job = json.loads(args[0])
@@ -23,6 +52,12 @@ def main():
 
     if os.path.normcase(os.path.abspath(bpy.data.filepath or "")) != os.path.normcase(os.path.abspath(job["scene"])):
         bpy.ops.wm.open_mainfile(filepath=job["scene"])
+    if job.get("remap_file") or job.get("relative_base"):
+        remap = {}
+        if job.get("remap_file"):
+            with open(job["remap_file"], encoding="utf-8") as fh:
+                remap = json.load(fh)
+        remap_paths(bpy, remap, job.get("relative_base"))
     scene = bpy.context.scene
     render = scene.render
     if job.get("camera"):
