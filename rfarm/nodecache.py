@@ -84,6 +84,8 @@ class NodeCache:
         """Remove least recently used objects until the cache fits; (files, bytes) removed."""
         entries = []
         for path in (self.root / "objects").glob("*/*"):
+            if path.name.startswith("."):
+                continue  # a download in progress
             try:
                 st = path.stat()
             except FileNotFoundError:
@@ -98,9 +100,6 @@ class NodeCache:
             total -= size
             removed, freed = removed + 1, freed + size
         return removed, freed
-
-    def close(self) -> None:
-        self._hashes.close()
 
 
 def link_file(src: Path, dest: Path) -> None:

@@ -36,7 +36,7 @@ LIST_PAGE = 1000
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Where a transfer stands: ``stage`` is ``hash``, ``upload`` or ``download``."""
+    """Where a transfer stands: ``stage`` is ``hash``, ``upload``, ``download`` or ``fetch``."""
 
     stage: str
     done: int

@@ -81,6 +81,8 @@ def submit(
     if analysis is not None:
         for warning in submission.missing_warnings(analysis):
             info(f"[yellow]warning:[/yellow] {warning}")
+    elif upload and not scene.lower().endswith(".zip"):
+        info("[yellow]warning:[/yellow] the scene was not analysed, so --upload sends the scene file alone")
     with transfer_bar(quiet=json) as bar:
         submitted = submission.submit(config, request, files=mode, analysis=analysis, on_progress=None if json else bar)
     task_id = submitted.task_id

@@ -224,6 +224,19 @@ def test_a_node_low_on_disk_claims_nothing(home_env: dict[str, str], project: Pa
     assert cli_json("status", str(sub["task_id"]), env=home_env)["frames"][0]["status"] == "queued"
 
 
+def test_a_zip_project_renders_on_a_node(home_env: dict[str, str], project: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "project.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(project.rglob("*")):
+            if path.is_file() and path.name != "shot.blend":
+                zf.write(path, f"proj/{path.relative_to(project).as_posix()}")
+    sub = cli_json("submit", str(archive), "--scene-in-zip", "proj/shot_rel.blend", "--frames", "1", env=home_env)
+    code, _, err = burst(home_env, tmp_path / "node-ws")
+    assert code == 0, err
+    assert_red_and_green(frame_doc(home_env, sub["task_id"])["outputs"][0])
+    assert (tmp_path / "node-ws" / "alice" / str(sub["task_id"]) / "project" / "proj" / "tex" / "red.png").is_file()
+
+
 def test_a_zip_that_escapes_its_folder_is_refused(home_env: dict[str, str], tmp_path: Path) -> None:
     archive = tmp_path / "project.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -233,3 +246,40 @@ def test_a_zip_that_escapes_its_folder_is_refused(home_env: dict[str, str], tmp_
     assert (code, out) == (2, "")
     assert err.strip() == ("Error: project.zip: entry '../../etc/cron.d/evil' would land outside its folder; "
                            "refusing to unpack it")
+
+
+MAYA_SCENE = """//Maya ASCII 2024 scene
+requires maya "2024";
+requires "mtoa" "5.3.5.2";
+createNode transform -s -n "persp";
+createNode camera -s -n "perspShape" -p "persp";
+\tsetAttr ".rnd" yes;
+createNode file -n "wood";
+\tsetAttr ".ftn" -type "string" "{texture}";
+select -ne :defaultRenderGlobals;
+\tsetAttr ".ren" -type "string" "arnold";
+\tsetAttr ".an" yes;
+\tsetAttr ".fs" 1;
+\tsetAttr ".ef" 2;
+"""
+
+
+def test_maya_scene_paths_point_at_the_nodes_copies(home_env: dict[str, str], tmp_path: Path) -> None:
+    fake = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
+    texture = tmp_path / "maya" / "sourceimages" / "wood.png"
+    texture.parent.mkdir(parents=True)
+    texture.write_bytes(b"wood")
+    scene = tmp_path / "maya" / "scenes" / "shot.ma"
+    scene.parent.mkdir()
+    scene.write_text(MAYA_SCENE.format(texture=texture.as_posix()), encoding="utf-8")
+    sub = cli_json("submit", str(scene), "--upload", "--frames", "1-2", env=home_env)
+    assert sub["upload"]["uploaded"] == 2
+    with moved_away(tmp_path / "maya"):
+        code, _, err = burst(home_env, tmp_path / "node-ws", RFARM_MAYA_EXECUTABLE=str(fake))
+    assert code == 0, err
+    assert cli_json("status", str(sub["task_id"]), env=home_env)["status"] == "done"
+    project = tmp_path / "node-ws" / "alice" / str(sub["task_id"]) / "project"
+    rewritten = (project / "scenes" / "shot.ma").read_text(encoding="utf-8")
+    assert f'"{(project / "sourceimages" / "wood.png").as_posix()}"' in rewritten
+    assert texture.as_posix() not in rewritten and scene.read_text(encoding="utf-8") == MAYA_SCENE.format(
+        texture=texture.as_posix())
