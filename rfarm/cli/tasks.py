@@ -125,22 +125,33 @@ def status(
     from rfarm import scheduler
 
     config = load(all_users=all_users)
-    while True:
+
+    def snapshot():  # type: ignore[no-untyped-def]
         if task is None:
             infos = scheduler.list_tasks(user=config.user, all_users=all_users)
-            if json:
-                print_json([_status_doc(t, with_frames=False) for t in infos], compact=watch)
-            else:
-                _tasks_table(infos)
+            return [_status_doc(t, with_frames=False) for t in infos], _tasks_table(infos)
+        one = scheduler.task_info(task, user=config.user, is_admin=all_users)
+        return _status_doc(one), _frames_table(one)
+
+    doc, table = snapshot()
+    if not watch:
+        if json:
+            print_json(doc)
         else:
-            one = scheduler.task_info(task, user=config.user, is_admin=all_users)
-            if json:
-                print_json(_status_doc(one), compact=watch)
-            else:
-                _frames_table(one)
-        if not watch:
-            return 0
-        time.sleep(2)
+            out_console().print(table)
+        return 0
+    if json:  # a stream: one JSON document per line and refresh
+        while True:
+            print_json(doc, compact=True)
+            time.sleep(2)
+            doc, table = snapshot()
+    from rich.live import Live
+
+    with Live(table, console=out_console(), auto_refresh=False) as live:
+        while True:
+            time.sleep(2)
+            doc, table = snapshot()
+            live.update(table, refresh=True)
 
 
 def list_(
@@ -163,7 +174,7 @@ def list_(
     if json:
         print_json([_status_doc(t, with_frames=False) for t in infos])
     else:
-        _tasks_table(infos)
+        out_console().print(_tasks_table(infos))
     return 0
 
 
@@ -357,7 +368,7 @@ def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-d
             time.sleep(0.5)
 
 
-def _tasks_table(infos) -> None:  # type: ignore[no-untyped-def]
+def _tasks_table(infos):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     table = Table("task", "user", "status", "scene", "priority", "done", "running", "queued", "failed", "created")
@@ -366,10 +377,10 @@ def _tasks_table(infos) -> None:  # type: ignore[no-untyped-def]
         table.add_row(str(t.task_id), t.user, f"[{STATUS_STYLE.get(t.status, 'white')}]{t.status}", t.name,
                       t.priority, str(c["done"]), str(c["running"]), str(c["queued"]),
                       str(c["failed"]), t.created_at[:19].replace("T", " "))
-    out_console().print(table)
+    return table
 
 
-def _frames_table(t) -> None:  # type: ignore[no-untyped-def]
+def _frames_table(t):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     table = Table("frame", "status", "progress", "attempts", "worker", "error", title=
@@ -378,4 +389,4 @@ def _frames_table(t) -> None:  # type: ignore[no-untyped-def]
         label = f"{f.frame}{' (test)' if f.is_test else ''}"
         table.add_row(label, f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}", f"{f.progress:.0f}%",
                       str(f.attempts), f.worker or "", (f.error or "")[:80])
-    out_console().print(table)
+    return table
