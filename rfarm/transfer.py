@@ -150,6 +150,18 @@ def _record_assets(user_id: int, unionid: str, hashes: Iterable[FileHash]) -> No
             ).execute()
 
 
+def _touch_assets(user_id: int, hashes: Sequence[FileHash]) -> None:
+    """Mark recorded objects as used now."""
+    from rfarm.models import Asset, database, utcnow
+
+    md5s = sorted({h.md5 for h in hashes})
+    with database.atomic():
+        for start in range(0, len(md5s), 500):
+            Asset.update(last_used=utcnow()).where(
+                (Asset.user == user_id) & Asset.hash.in_(md5s[start : start + 500])
+            ).execute()
+
+
 def upload_with_dedup(
     paths: Iterable[Path | str],
     storage: Storage,
@@ -192,7 +204,7 @@ def upload_with_dedup(
         answer = check_hashes(user, first_path, storage=storage)
         to_send, held = answer["to_upload"], answer["exists"]
     sent = _send(storage, to_send, first_path, owner.unionid, owner.id, threads, on_progress)
-    _record_assets(owner.id, owner.unionid, held)
+    _touch_assets(owner.id, held)
     results = tuple(
         UploadedFile(str(path), h.md5, h.xxh64, h.size, h in sent and first_path[h] == path)
         for path, h in hashes.items()
