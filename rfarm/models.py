@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from peewee import (
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -191,6 +192,9 @@ class Event(BaseModel):
     kind = CharField()
     node = CharField(null=True)
     message = TextField(default="")
+    #: for ``upload`` and ``download`` events: what moved and how long it took
+    bytes = BigIntegerField(null=True)
+    seconds = FloatField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
 
 

@@ -16,6 +16,8 @@ class NodeStats:
     done: int
     failed_renders: int
     mean_frame_s: float | None
+    upload_mb_s: float | None
+    download_mb_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class FarmStats:
     failed_renders: int
     success_rate: float | None
     mean_frame_s: float | None
+    upload_mb_s: float | None
+    download_mb_s: float | None
     nodes: list[NodeStats] = field(default_factory=list)
 
 
@@ -64,9 +68,17 @@ def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None 
         Event.kind.in_(("failed", "retry")) & (Event.created_at >= since)
     ).tuples():
         failures[node or "?"] += 1
-    names = sorted(set(running) | set(times) | set(failures))
+    moved: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for node, kind, size, seconds in Event.select(Event.node, Event.kind, Event.bytes, Event.seconds).where(
+        Event.kind.in_(("upload", "download")) & (Event.created_at >= since) & Event.bytes.is_null(False)
+    ).tuples():
+        for key in ((node or "?", kind), ("*", kind)):
+            moved[key][0] += size
+            moved[key][1] += seconds or 0.0
+    names = sorted(set(running) | set(times) | set(failures) | {n for n, _ in moved if n != "*"})
     per_node = [
-        NodeStats(n, running.get(n, 0), len(times.get(n, [])), failures.get(n, 0), _mean(times.get(n, [])))
+        NodeStats(n, running.get(n, 0), len(times.get(n, [])), failures.get(n, 0), _mean(times.get(n, [])),
+                  _rate(moved.get((n, "upload"))), _rate(moved.get((n, "download"))))
         for n in names
     ]
     done = sum(len(v) for v in times.values())
@@ -80,8 +92,24 @@ def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None 
         failed_renders=failed,
         success_rate=round(done / (done + failed), 4) if done + failed else None,
         mean_frame_s=_mean([t for v in times.values() for t in v]),
+        upload_mb_s=_rate(moved.get(("*", "upload"))),
+        download_mb_s=_rate(moved.get(("*", "download"))),
         nodes=per_node,
     )
+
+
+def record_transfer(kind: str, *, node: str | None, task_id: int | None, size: int, seconds: float) -> None:
+    """Note an ``upload`` or ``download`` of ``size`` bytes for the rates :func:`farm_stats` reports."""
+    if size:
+        Event.insert(task=task_id, kind=kind, node=node, bytes=size, seconds=seconds,
+                     message=f"{size} bytes in {seconds:.3f} s", created_at=utcnow()).execute()
+
+
+def _rate(total: list[float] | None) -> float | None:
+    """MB/s from ``[bytes, seconds]``."""
+    if not total or total[1] <= 0:
+        return None
+    return round(total[0] / total[1] / 1e6, 3)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -35,6 +35,7 @@ from rfarm.process import RenderProcess
 from rfarm.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
 from rfarm.renderers.base import Renderer, RenderJob
+from rfarm.stats import record_transfer
 from rfarm.storage.keys import log_key
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,10 @@ class Worker:
         try:
             kept = workspace.keep_outputs(files, run.attempt, dest)
             storage = open_farm(self.config).storage
-            transfer.store_results(storage, run.claim.task_id, number, [Path(k) for k in kept], base=dest)
+            started = time.monotonic()
+            stored = transfer.store_results(storage, run.claim.task_id, number, [Path(k) for k in kept], base=dest)
+            record_transfer("upload", node=self.name, task_id=run.claim.task_id,
+                            size=sum(r.size for r in stored), seconds=time.monotonic() - started)
             scheduler.finish_frame(frame.id, run.claim.token, outputs=kept, log_path=self._log_name(run, number))
         except StateError:
             log.warning("frame %s of task %s was taken away before it finished", number, run.claim.task_id)
@@ -398,6 +402,7 @@ class Worker:
         fetched = threading.Event()
         keeper = threading.Thread(target=self._keep_lease, args=(run, fetched), daemon=True)
         keeper.start()
+        started = time.monotonic()
         try:
             prepared = self.files.prepare(
                 task_id=claim.task_id,
@@ -409,6 +414,8 @@ class Worker:
         finally:
             fetched.set()
             keeper.join()
+        record_transfer("download", node=self.name, task_id=claim.task_id, size=prepared.bytes_downloaded,
+                        seconds=time.monotonic() - started)
         if run.lost:
             raise Cancelled(f"task {claim.task_id}: the frames were taken away while their files were fetched")
         if prepared.files:

@@ -1,11 +1,13 @@
 """The root Typer app: one module per group of commands, added here."""
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import typer
 
 
-def build_app() -> click.Command:
+def build_app() -> Any:
+    """The root command, built from the Typer app (a Click command, vendored in newer Typer)."""
     from rfarm.cli import analyse_cmd, config_cmd, farm_cmd, files_cmd, tasks, worker_cmd
 
     app = typer.Typer(

@@ -179,12 +179,17 @@ def stats(
     mean = f"{s.mean_frame_s:.1f} s" if s.mean_frame_s is not None else "-"
     info(f"queued: high {s.queued['high']}, default {s.queued['default']}, low {s.queued['low']}"
          f" (held back {s.held_back}); running {s.running}; last {hours:g} h: {s.done} done,"
-         f" {s.failed_renders} failed renders, success {rate}, mean frame {mean}")
-    table = Table("node", "running", "done", "failed renders", "mean frame s")
+         f" {s.failed_renders} failed renders, success {rate}, mean frame {mean},"
+         f" upload {_num(s.upload_mb_s)} MB/s, download {_num(s.download_mb_s)} MB/s")
+    table = Table("node", "running", "done", "failed renders", "mean frame s", "upload MB/s", "download MB/s")
     for n in s.nodes:
-        table.add_row(n.node, str(n.running), str(n.done), str(n.failed_renders),
-                      f"{n.mean_frame_s:.1f}" if n.mean_frame_s is not None else "-")
+        table.add_row(n.node, str(n.running), str(n.done), str(n.failed_renders), _num(n.mean_frame_s),
+                      _num(n.upload_mb_s), _num(n.download_mb_s))
     out_console().print(table)
     return 0
 
 
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

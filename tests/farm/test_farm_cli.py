@@ -70,6 +70,8 @@ def test_nodes_list_disable_enable(home_env: dict[str, str], tmp_path: Path) -> 
     stats = cli_json(env, "stats")
     assert stats["done"] == 1 and stats["success_rate"] == 1.0 and stats["queued"] == {"high": 0, "default": 0, "low": 0}
     assert [n["node"] for n in stats["nodes"]] == ["n1"] and stats["nodes"][0]["mean_frame_s"] > 0
+    assert stats["nodes"][0]["upload_mb_s"] > 0 and stats["upload_mb_s"] == stats["nodes"][0]["upload_mb_s"]
+    assert stats["download_mb_s"] is None or stats["download_mb_s"] > 0
     code, _, err = run_cli("nodes", "disable", "ghost", env=env)
     assert code == 2 and "no node named 'ghost'" in err
 
