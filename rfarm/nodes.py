@@ -9,7 +9,7 @@ from rfarm import __version__
 from rfarm.errors import NotFoundError
 from rfarm.hardware import Hardware
 from rfarm.models import Frame, Node, utcnow
-from rfarm.scheduler import iso
+from rfarm.taskinfo import iso
 
 #: a node not heard from for this long is shown offline
 OFFLINE_AFTER = timedelta(seconds=30)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,18 +22,18 @@ from peewee import fn
 
 from rfarm.allocation import BLOCKLIST_AFTER, NodeCaps, Needs, blocklisted_tasks, eligible_nodes_left, fits, sql_filter
 from rfarm.db import is_postgres
-from rfarm.errors import NotFoundError, StateError, UsageError
+from rfarm.errors import StateError, UsageError
 from rfarm.frames import chunk_frames
 from rfarm.models import Event, Frame, NodeFailure, Task, User, database, utcnow
+from rfarm.taskinfo import (
+    CLAIMABLE,
+    PRIORITIES,
+    TERMINAL,
+    frame_counts,
+    owned_task,
+)
 
-PRIORITIES = {"high": 0, "default": 1, "low": 2}
-PRIORITY_NAMES = {v: k for k, v in PRIORITIES.items()}
 
-TASK_STATES = ("queued", "rendering", "held", "paused", "done", "failed", "cancelled")
-FRAME_STATES = ("queued", "running", "done", "failed", "cancelled")
-TERMINAL = ("done", "failed", "cancelled")
-#: task states in which frames may be claimed
-CLAIMABLE = ("queued", "rendering")
 
 TRANSITIONS: dict[str, set[str]] = {
     "queued": {"running", "cancelled"},
@@ -109,43 +109,6 @@ class Claim:
     frames: tuple[ClaimedFrame, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FrameInfo:
-    frame: int
-    status: str
-    attempts: int
-    is_test: bool
-    worker: str | None
-    error: str | None
-    started_at: str | None
-    finished_at: str | None
-    outputs: list[str]
-    progress: float
-
-
-@dataclass(frozen=True, slots=True)
-class TaskInfo:
-    task_id: int
-    status: str
-    user: str
-    name: str
-    scene: str
-    renderer: str
-    priority: str
-    frames_spec: str
-    created_at: str
-    finished_at: str | None
-    counts: dict[str, int]
-    frames: list[FrameInfo] = field(default_factory=list)
-
-
-def iso(value: datetime | None) -> str | None:
-    """A stored naive-UTC datetime as ISO 8601 with microseconds and ``+00:00``."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="microseconds") + "+00:00"
-
-
 def db_now() -> datetime:
     """Now by the database's clock (naive UTC): nodes of a farm share one clock for leases."""
     if is_postgres(database.obj):
@@ -165,21 +128,6 @@ def get_user(name: str) -> User:
             User.insert(name=name, unionid=uuid.uuid4().hex).on_conflict_ignore().execute()
         user = User.get(User.name == name)
     return user
-
-
-def _owned_task(task_id: int | str, user: str, *, is_admin: bool = False) -> Task:
-    """The task, if ``user`` may see it (admins see all); else NotFoundError."""
-    try:
-        tid = int(task_id)
-    except (TypeError, ValueError):
-        raise NotFoundError(f"no task {task_id!r}: task ids are numbers") from None
-    query = Task.select(Task, User).join(User).where(Task.id == tid)
-    if not is_admin:
-        query = query.where(User.name == user)
-    task = query.first()
-    if task is None:
-        raise NotFoundError(f"no task {tid} for user {user!r}")
-    return task
 
 
 # -- submit -----------------------------------------------------------------
@@ -523,7 +471,7 @@ def _after_test_frames(task_id: int, now: datetime) -> None:
 def _refresh_task(task_id: int, now: datetime) -> None:
     """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
     task = Task.get_by_id(task_id)
-    counts = Counter(_counts([task_id])[task_id])
+    counts = Counter(frame_counts([task_id])[task_id])
     open_frames = counts["queued"] + counts["running"]
     if open_frames == 0:
         if counts["failed"]:
@@ -554,7 +502,7 @@ def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
     """Cancel every frame not yet finished; running renders see their lease gone."""
     now = now or db_now()
     with database.atomic():
-        task = _owned_task(task_id, user, is_admin=is_admin)
+        task = owned_task(task_id, user, is_admin=is_admin)
         if task.status in ("done", "failed", "cancelled"):
             raise UsageError(f"task {task.id} is already {task.status}")
         n = (
@@ -570,7 +518,7 @@ def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
 def pause_task(task_id: int | str, *, user: str, is_admin: bool = False) -> None:
     """Stop dispatching the task's frames; frames already rendering finish."""
     with database.atomic():
-        task = _owned_task(task_id, user, is_admin=is_admin)
+        task = owned_task(task_id, user, is_admin=is_admin)
         if task.status not in CLAIMABLE + ("held",):
             raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
         Task.update(status="paused").where(Task.id == task.id).execute()
@@ -581,7 +529,7 @@ def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
     """Let a paused or held task's frames be claimed again."""
     now = now or db_now()
     with database.atomic():
-        task = _owned_task(task_id, user, is_admin=is_admin)
+        task = owned_task(task_id, user, is_admin=is_admin)
         if task.status not in ("paused", "held"):
             raise UsageError(f"task {task.id} is {task.status}, not paused or held")
         Task.update(status="queued").where(Task.id == task.id).execute()
@@ -594,7 +542,7 @@ def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_a
     now = now or db_now()
     states = ("failed",) if failed_only else ("failed", "cancelled")
     with database.atomic():
-        task = _owned_task(task_id, user, is_admin=is_admin)
+        task = owned_task(task_id, user, is_admin=is_admin)
         n = (
             Frame.update(
                 status="queued", failures=0, lost_leases=0, error=None, finished_at=None,
@@ -611,100 +559,11 @@ def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_a
     return int(n)
 
 
-# -- reading ----------------------------------------------------------------
-
-
-def task_info(task_id: int | str, *, user: str, is_admin: bool = False, with_frames: bool = True) -> TaskInfo:
-    task = _owned_task(task_id, user, is_admin=is_admin)
-    frames = list(Frame.select().where(Frame.task == task.id).order_by(Frame.is_test.desc(), Frame.number)) if with_frames else []
-    counts = _counts([task.id]).get(task.id, {})
-    return _info(task, counts, frames)
-
-
-def list_tasks(*, user: str, all_users: bool = False, status: Iterable[str] = (), limit: int = 200) -> list[TaskInfo]:
-    query = Task.select(Task, User).join(User)
-    if not all_users:
-        query = query.where(User.name == user)
-    statuses = list(status)
-    if statuses:
-        bad = [s for s in statuses if s not in TASK_STATES]
-        if bad:
-            raise UsageError(f"unknown task status {bad[0]!r}: use one of {', '.join(TASK_STATES)}")
-        query = query.where(Task.status.in_(statuses))
-    tasks = list(query.order_by(Task.id.desc()).limit(limit))
-    counts = _counts([t.id for t in tasks])
-    return [_info(t, counts.get(t.id, {}), []) for t in tasks]
-
-
-def frame_log(task_id: int | str, number: int | None, *, user: str, is_admin: bool = False) -> list[tuple[int, int, str | None]]:
-    """``(frame, latest attempt, local log path)`` for the task's frames (or one frame)."""
-    task = _owned_task(task_id, user, is_admin=is_admin)
-    query = Frame.select(Frame.number, Frame.attempts, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
-    if number is not None:
-        query = query.where(Frame.number == number)
-        if not query.exists():
-            raise NotFoundError(f"task {task.id} has no frame {number}")
-    return [(f.number, f.attempts, f.log_path) for f in query]
+# -- worker helpers ---------------------------------------------------------
 
 
 def set_log_path(frame_id: int, token: str, path: str) -> None:
     Frame.update(log_path=path).where((Frame.id == frame_id) & (Frame.lease_token == token)).execute()
-
-
-def queued_count() -> int:
-    """Frames waiting to be claimed in claimable tasks."""
-    return (
-        Frame.select()
-        .join(Task)
-        .where((Frame.status == "queued") & (Frame.is_released == True) & Task.status.in_(CLAIMABLE))  # noqa: E712
-        .count()
-    )
-
-
-def _counts(task_ids: list[int]) -> dict[int, dict[str, int]]:
-    out: dict[int, dict[str, int]] = {tid: {} for tid in task_ids}
-    if not task_ids:
-        return out
-    rows = (
-        Frame.select(Frame.task, Frame.status, fn.COUNT(Frame.id).alias("n"))
-        .where(Frame.task.in_(task_ids))
-        .group_by(Frame.task, Frame.status)
-        .tuples()
-    )
-    for tid, status, n in rows:
-        out[tid][status] = n
-    return out
-
-
-def _info(task: Task, counts: dict[str, int], frames: list[Frame]) -> TaskInfo:
-    return TaskInfo(
-        task_id=task.id,
-        status=task.status,
-        user=task.user.name,
-        name=task.name,
-        scene=task.scene,
-        renderer=task.renderer,
-        priority=PRIORITY_NAMES.get(task.priority, str(task.priority)),
-        frames_spec=task.frames_spec,
-        created_at=iso(task.created_at) or "",
-        finished_at=iso(task.finished_at),
-        counts={s: counts.get(s, 0) for s in FRAME_STATES},
-        frames=[
-            FrameInfo(
-                frame=f.number,
-                status=f.status,
-                attempts=f.attempts,
-                is_test=f.is_test,
-                worker=f.worker,
-                error=f.error,
-                started_at=iso(f.started_at),
-                finished_at=iso(f.finished_at),
-                outputs=list(f.outputs or []),
-                progress=f.progress,
-            )
-            for f in frames
-        ],
-    )
 
 
 def _event(task_id: int | None, frame_id: int | None, kind: str, message: str, *, node: str | None = None, now: datetime | None = None) -> None:
@@ -712,7 +571,7 @@ def _event(task_id: int | None, frame_id: int | None, kind: str, message: str, *
 
 
 __all__ = [
-    "Claim", "ClaimedFrame", "FrameInfo", "Limits", "NodeCaps", "SubmitRequest", "TaskInfo",
-    "cancel_task", "claim", "fail_frame", "finish_frame", "list_tasks", "pause_task", "release_frames",
-    "renew", "requeue_expired", "resume_task", "retry_task", "submit", "task_info",
+    "Claim", "ClaimedFrame", "Limits", "NodeCaps", "SubmitRequest",
+    "cancel_task", "claim", "fail_frame", "finish_frame", "pause_task", "release_frames",
+    "renew", "requeue_expired", "resume_task", "retry_task", "submit",
 ]

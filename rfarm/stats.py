@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from rfarm.models import Event, Frame, Task, utcnow
-from rfarm.scheduler import CLAIMABLE, PRIORITY_NAMES
+from rfarm.taskinfo import CLAIMABLE, PRIORITY_NAMES
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ def run(args: list[str]) -> int:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    configure_logging(debug=debug)
     command = build_app()
     clicks = click_exceptions()
     try:
@@ -95,3 +96,12 @@ def typer_abort() -> type[BaseException]:
     import typer
 
     return typer.Abort
+
+
+def configure_logging(*, debug: bool) -> None:
+    """Library warnings as one line each on stderr; oss2's own error dumps are left to rfarm's messages."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
+    if not debug:
+        logging.getLogger("oss2").setLevel(logging.CRITICAL)

@@ -140,11 +140,11 @@ def download(
     """
     import dataclasses
 
-    from rfarm import scheduler, transfer
+    from rfarm import taskinfo, transfer
     from rfarm.farm import open_farm
 
     config = load(all_users=all_users)
-    one = scheduler.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    one = taskinfo.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
     target = dest or Path(f"task-{one.task_id}")
     with transfer_bar(quiet=json) as bar:
         summary = transfer.download_results(

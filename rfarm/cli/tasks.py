@@ -122,15 +122,15 @@ def status(
 
     Example: rfarm status 12 --json
     """
-    from rfarm import scheduler
+    from rfarm import taskinfo
 
     config = load(all_users=all_users)
 
     def snapshot():  # type: ignore[no-untyped-def]
         if task is None:
-            infos = scheduler.list_tasks(user=config.user, all_users=all_users)
+            infos = taskinfo.list_tasks(user=config.user, all_users=all_users)
             return [_status_doc(t, with_frames=False) for t in infos], _tasks_table(infos)
-        one = scheduler.task_info(task, user=config.user, is_admin=all_users)
+        one = taskinfo.task_info(task, user=config.user, is_admin=all_users)
         return _status_doc(one), _frames_table(one)
 
     doc, table = snapshot()
@@ -164,13 +164,13 @@ def list_(
 
     Example: rfarm list --status failed
     """
-    from rfarm import scheduler
+    from rfarm import taskinfo
     from rfarm.errors import UsageError
 
     config = load(all_users=all_users)
     if user and user != config.user and not config.is_admin:
         raise UsageError(f"only admins may list another user's tasks; you are {config.user!r}")
-    infos = scheduler.list_tasks(user=user or config.user, all_users=all_users and not user, status=status_)
+    infos = taskinfo.list_tasks(user=user or config.user, all_users=all_users and not user, status=status_)
     if json:
         print_json([_status_doc(t, with_frames=False) for t in infos])
     else:
@@ -209,13 +209,13 @@ def resume(task: TaskArg, all_users: AllOption = False, json: JsonOption = False
 
     Example: rfarm resume 12
     """
-    from rfarm import scheduler
+    from rfarm import scheduler, taskinfo
     from rfarm.farm import open_farm
 
     config = load(all_users=all_users)
     scheduler.resume_task(task, user=config.user, is_admin=all_users)
     open_farm(config).queue.notify(int(task), count=4)
-    info_ = scheduler.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    info_ = taskinfo.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
     _done({"task_id": int(task), "status": info_.status}, json, f"task {task} resumed")
     return 0
 
@@ -245,10 +245,10 @@ def cleanup(task: TaskArg, all_users: AllOption = False, json: JsonOption = Fals
 
     Example: rfarm cleanup 12
     """
-    from rfarm import scheduler, workspace
+    from rfarm import taskinfo, workspace
 
     config = load(all_users=all_users)
-    one = scheduler.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    one = taskinfo.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
     removed = workspace.remove_workspace(config, one.user, one.task_id)
     _done({"task_id": one.task_id, "removed": removed}, json,
           f"task {task}: workspace {'removed' if removed else 'already gone'}")
@@ -267,10 +267,10 @@ def logs(
     """
     import sys
 
-    from rfarm import scheduler
+    from rfarm import taskinfo
 
     config = load(all_users=all_users)
-    entries = scheduler.frame_log(task, frame, user=config.user, is_admin=all_users)
+    entries = taskinfo.frame_log(task, frame, user=config.user, is_admin=all_users)
     printed = False
     for number, attempt, path in entries:
         if len(entries) > 1 and (path or attempt):
@@ -285,7 +285,7 @@ def logs(
                         sys.stdout.write(line)
                         sys.stdout.flush()
                         continue
-                    one = scheduler.task_info(task, user=config.user, is_admin=all_users)
+                    one = taskinfo.task_info(task, user=config.user, is_admin=all_users)
                     if all(f.status not in ("queued", "running") for f in one.frames if f.frame == number):
                         break
                     time.sleep(0.5)
@@ -348,17 +348,17 @@ def _failed(final) -> int:  # type: ignore[no-untyped-def]
 def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rfarm import scheduler
+    from rfarm import taskinfo
 
     ended = ("done", "failed", "cancelled")
     with Progress(
         TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
     ) as bar:
-        one = scheduler.task_info(task_id, user=user)
+        one = taskinfo.task_info(task_id, user=user)
         handle = bar.add_task("", total=len(one.frames), tid=task_id, state=one.status)
         while True:
-            one = scheduler.task_info(task_id, user=user)
+            one = taskinfo.task_info(task_id, user=user)
             done = sum(1 for f in one.frames if f.status in ended)
             running = sum(f.progress / 100 for f in one.frames if f.status == "running")
             bar.update(handle, completed=done + running, state=one.status)

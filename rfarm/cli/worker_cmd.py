@@ -31,7 +31,7 @@ def worker(
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-        handlers=[RichHandler(console=err_console(), show_path=False)],
+        handlers=[RichHandler(console=err_console(), show_path=False)], force=True,
     )
     config = load()
     if slots < 1:

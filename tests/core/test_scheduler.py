@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from rfarm_testlib import TEST_USER, clean_env, run_together
 
-from rfarm import scheduler
+from rfarm import scheduler, taskinfo
 from rfarm.errors import NotFoundError, StateError, UsageError
 from rfarm.models import Event, Frame, Task, utcnow
 from rfarm.scheduler import Claim, Limits, NodeCaps, SubmitRequest
@@ -100,7 +100,7 @@ def test_submit_ten_thousand_frames(any_farm: Any) -> None:
     tid = submit(range(1, 10_001), test_frames=[1, 5000, 10_000], chunk_size=10)
     assert Frame.select().where(Frame.task == tid).count() == 10_000
     assert Frame.select().where((Frame.task == tid) & (Frame.is_test == True)).count() == 3
-    assert scheduler.queued_count() == 3
+    assert taskinfo.queued_count() == 3
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_test_frames_come_first_then_priority_then_age(any_farm: Any) -> None:
         (low, [1]), (low, [2]),
     ]
     # the tested task's other frames wait for their test frame
-    assert scheduler.queued_count() == 0
+    assert taskinfo.queued_count() == 0
     assert all(not f.is_released for n, f in frames_of(tested).items() if n != 2)
 
 
@@ -199,7 +199,7 @@ def test_concurrent_claims_from_threads_never_share_a_frame(any_farm: Any) -> No
             while True:
                 c = scheduler.claim(name, lease_s=LEASE)
                 if c is None:
-                    if scheduler.queued_count() == 0:
+                    if taskinfo.queued_count() == 0:
                         break
                     continue
                 mine.extend(numbers(c))
@@ -227,7 +227,7 @@ def test_concurrent_claims_from_threads_never_share_a_frame(any_farm: Any) -> No
 _CLAIM_CHILD = """
 import json, sys, time
 from pathlib import Path
-from rfarm import scheduler
+from rfarm import scheduler, taskinfo
 from rfarm.config import load_config
 from rfarm.farm import open_farm
 
@@ -243,7 +243,7 @@ got = []
 while True:
     c = scheduler.claim(me, lease_s=60)
     if c is None:
-        if scheduler.queued_count() == 0:
+        if taskinfo.queued_count() == 0:
             break
         continue
     got += [f.number for f in c.frames]
@@ -418,7 +418,7 @@ def test_hold_after_test_success_holds_until_resume(any_farm: Any) -> None:
     # released in the same transaction, but the held task dispatches nothing
     assert all(f.is_released and f.status == "queued" for n, f in rows.items() if n != 2)
     assert task_status(tid) == "held"
-    assert claim() is None and scheduler.queued_count() == 0
+    assert claim() is None and taskinfo.queued_count() == 0
     assert events(tid, "held")
     scheduler.resume_task(tid, user=TEST_USER)
     assert task_status(tid) == "rendering"
@@ -542,26 +542,26 @@ def test_users_see_only_their_own_tasks(any_farm: Any) -> None:
     tid = submit(range(1, 3), user="alice")
     bob_tid = submit(range(1, 2), user="bob")
     for call in (
-        lambda: scheduler.task_info(tid, user="bob"),
+        lambda: taskinfo.task_info(tid, user="bob"),
         lambda: scheduler.cancel_task(tid, user="bob"),
         lambda: scheduler.pause_task(tid, user="bob"),
         lambda: scheduler.resume_task(tid, user="bob"),
         lambda: scheduler.retry_task(tid, user="bob"),
-        lambda: scheduler.frame_log(tid, None, user="bob"),
+        lambda: taskinfo.frame_log(tid, None, user="bob"),
     ):
         with pytest.raises(NotFoundError):
             call()
     assert task_status(tid) == "queued"
-    assert [t.task_id for t in scheduler.list_tasks(user="bob")] == [bob_tid]
-    assert [t.task_id for t in scheduler.list_tasks(user="alice")] == [tid]
-    assert {t.task_id for t in scheduler.list_tasks(user="bob", all_users=True)} == {tid, bob_tid}
+    assert [t.task_id for t in taskinfo.list_tasks(user="bob")] == [bob_tid]
+    assert [t.task_id for t in taskinfo.list_tasks(user="alice")] == [tid]
+    assert {t.task_id for t in taskinfo.list_tasks(user="bob", all_users=True)} == {tid, bob_tid}
     # an admin may
-    assert scheduler.task_info(tid, user="bob", is_admin=True).user == "alice"
+    assert taskinfo.task_info(tid, user="bob", is_admin=True).user == "alice"
     scheduler.pause_task(tid, user="bob", is_admin=True)
     assert task_status(tid) == "paused"
     for bad in ("9999", "abc", "1.5"):
         with pytest.raises(NotFoundError):
-            scheduler.task_info(bad, user="alice")
+            taskinfo.task_info(bad, user="alice")
 
 
 def test_task_info_shape(any_farm: Any) -> None:
@@ -569,7 +569,7 @@ def test_task_info_shape(any_farm: Any) -> None:
     tid = submit(range(1, 4), test_frames=[3], name="shot.blend", frames_spec="1-3")
     c = must_claim("n9", now=t0)
     scheduler.finish_frame(c.frames[0].id, c.token, outputs=["/o/3.png"], now=t0 + timedelta(seconds=2))
-    info = scheduler.task_info(tid, user=TEST_USER)
+    info = taskinfo.task_info(tid, user=TEST_USER)
     assert (info.task_id, info.status, info.user, info.name, info.priority, info.frames_spec) == (
         tid, "rendering", TEST_USER, "shot.blend", "default", "1-3")
     assert [f.frame for f in info.frames] == [3, 1, 2]  # test frames first
@@ -580,9 +580,9 @@ def test_task_info_shape(any_farm: Any) -> None:
     assert info.frames[1].started_at is None and info.frames[1].finished_at is None
     assert info.counts == {"queued": 2, "running": 0, "done": 1, "failed": 0, "cancelled": 0}
     with pytest.raises(UsageError):
-        scheduler.list_tasks(user=TEST_USER, status=["exploded"])
-    assert [t.task_id for t in scheduler.list_tasks(user=TEST_USER, status=["rendering"])] == [tid]
-    assert scheduler.list_tasks(user=TEST_USER, status=["done"]) == []
+        taskinfo.list_tasks(user=TEST_USER, status=["exploded"])
+    assert [t.task_id for t in taskinfo.list_tasks(user=TEST_USER, status=["rendering"])] == [tid]
+    assert taskinfo.list_tasks(user=TEST_USER, status=["done"]) == []
 
 
 def test_users_are_created_once(any_farm: Any) -> None:
