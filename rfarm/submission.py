@@ -42,6 +42,7 @@ def build_request(
     hardware_config: str | None = None,
     no_progress_timeout_min: float | None = None,
     renderer: str | None = None,
+    resolution: str | None = None,
     camera: str | None = None,
     layers: Sequence[str] = (),
     output_dir: str | None = None,
@@ -100,7 +101,9 @@ def build_request(
         raise UsageError("--stop-after-test and --hold-after-test need --test-frame")
     info = analysis.scene_info if analysis is not None else None
     extra: dict[str, Any] = {}
-    if info is not None and info.scene_type == "maya":
+    if resolution is not None:
+        extra = parse_resolution(resolution)
+    elif info is not None and info.scene_type == "maya":
         extra = {"width": info.width, "height": info.height}
     return scheduler.SubmitRequest(
         scene=str(path.resolve()),
@@ -142,6 +145,14 @@ def _archive_scene(archive: Path, member: str | None) -> str:
     if member not in names:
         raise UsageError(f"{archive.name} has no file {member}")
     return member
+
+
+def parse_resolution(text: str) -> dict[str, int]:
+    """``{"width", "height"}`` from ``1920x1080``."""
+    match = re.fullmatch(r"\s*(\d{1,5})\s*[xX*]\s*(\d{1,5})\s*", text)
+    if not match or not int(match[1]) or not int(match[2]):
+        raise UsageError(f"bad resolution {text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080")
+    return {"width": int(match[1]), "height": int(match[2])}
 
 
 def _major(version: str | None) -> str:

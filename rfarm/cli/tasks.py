@@ -36,6 +36,7 @@ def submit(
     hardware_config: Annotated[Optional[str], typer.Option("--hardware-config", help="Needs from a named hardware config.")] = None,
     no_progress_timeout: Annotated[Optional[float], typer.Option("--no-progress-timeout", help="Kill a render whose progress has not moved for this many minutes.")] = None,
     renderer: Annotated[Optional[str], typer.Option(help="blender, maya or unreal (default: from the file type).")] = None,
+    resolution: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT (default: the scene's own).")] = None,
     camera: Annotated[Optional[str], typer.Option(help="Render through this camera.")] = None,
     layer: Annotated[list[str], typer.Option("--layer", help="Render only this layer (repeatable; default: every renderable one).")] = [],  # noqa: B006
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where the finished images go.")] = None,
@@ -73,7 +74,7 @@ def submit(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
         timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
         hardware_config=hardware_config, no_progress_timeout_min=no_progress_timeout,
-        renderer=renderer, camera=camera,
+        renderer=renderer, resolution=resolution, camera=camera,
         layers=layer, output_dir=str(output) if output else None,
         stop_after_test=stop_after_test, hold_after_test=hold_after_test,
         analysis=analysis, strict=strict, scene_in_archive=scene_in_zip,

@@ -69,3 +69,21 @@ def test_strict_submit_refuses_missing_dependencies(tmp_path: Path, home_env: di
     assert "missing dependency AbandonedBuildingAssembly.rep[1].rda" in stderr
     code, stdout, _ = run_cli("list", "--json", env=home_env)
     assert len(json.loads(stdout)) == 1
+
+
+def test_resolution_overrides_the_scene(home_env: dict[str, str]) -> None:
+    import struct
+    import subprocess
+    import sys
+
+    code, stdout, stderr = run_cli("submit", str(EXAMPLE), "--frames", "1", "--resolution", "64x32", "--json", env=home_env)
+    assert code == 0, stderr
+    task_id = json.loads(stdout)["task_id"]
+    worker = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst"], env=home_env,
+                            capture_output=True, text=True, timeout=120)
+    assert worker.returncode == 0, worker.stderr
+    code, stdout, _ = run_cli("status", str(task_id), "--json", env=home_env)
+    (png,) = json.loads(stdout)["frames"][0]["outputs"]
+    assert struct.unpack(">II", Path(png).read_bytes()[16:24]) == (64, 32)
+    code, stdout, stderr = run_cli("submit", str(EXAMPLE), "--resolution", "64by32", env=home_env)
+    assert code == 2 and "bad resolution" in stderr
