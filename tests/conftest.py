@@ -205,12 +205,32 @@ def run_py(code: str, *, env: Mapping[str, str] | None = None, timeout: float = 
     return proc
 
 
-def run_together(code: str, n: int, env: dict[str, str], sync: Path, timeout: float = 90) -> list[str]:
-    """Start ``n`` child Pythons running ``code``, release them at once, return their stdouts."""
+_BARRIER = """
+(sync / f"ready-{me}").touch()
+deadline = time.monotonic() + 60
+while not (sync / "go").exists():
+    if time.monotonic() > deadline:
+        sys.exit("never told to go")
+    time.sleep(0.002)
+"""
+
+
+def run_together(
+    code: str, n: int, env: dict[str, str], sync: Path, *, setup: str = "", timeout: float = 90
+) -> list[str]:
+    """Start ``n`` child Pythons, release them at once into ``code``, return their stdouts.
+
+    Each child runs ``setup`` first, then waits at a barrier until every child
+    is ready; ``sync`` (a folder) and ``me`` (``p0``, ``p1``, ...) are defined.
+    """
     sync.mkdir(parents=True, exist_ok=True)
+    script = "\n".join([
+        "import sys, time", "from pathlib import Path", "sync, me = Path(sys.argv[1]), sys.argv[2]",
+        textwrap.dedent(setup), _BARRIER, textwrap.dedent(code),
+    ])
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(code), str(sync), f"p{i}"],
+            [sys.executable, "-c", script, str(sync), f"p{i}"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
         )
         for i in range(n)

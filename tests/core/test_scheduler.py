@@ -224,21 +224,16 @@ def test_concurrent_claims_from_threads_never_share_a_frame(any_farm: Any) -> No
         assert all(rows[n].worker == name for n in frames)
 
 
-_CLAIM_CHILD = """
-import json, sys, time
-from pathlib import Path
-from rfarm import scheduler, taskinfo
+_CLAIM_SETUP = """
 from rfarm.config import load_config
 from rfarm.farm import open_farm
 
 open_farm(load_config())
-sync, me = Path(sys.argv[1]), sys.argv[2]
-(sync / f"ready-{me}").touch()
-deadline = time.monotonic() + 60
-while not (sync / "go").exists():
-    if time.monotonic() > deadline:
-        sys.exit("never told to go")
-    time.sleep(0.002)
+"""
+_CLAIM_CHILD = """
+import json
+from rfarm import scheduler, taskinfo
+
 got = []
 while True:
     c = scheduler.claim(me, lease_s=60)
@@ -257,7 +252,7 @@ def test_concurrent_claims_from_processes_never_share_a_frame(any_farm: Any, tmp
         "RFARM_HOME": str(any_farm.config.home_dir), "RFARM_USER": TEST_USER,
         "RFARM_DATABASE_URL": any_farm.config.database,
     })
-    outs = run_together(_CLAIM_CHILD, 4, env, tmp_path / "sync")
+    outs = run_together(_CLAIM_CHILD, 4, env, tmp_path / "sync", setup=_CLAIM_SETUP)
     per_child = [json.loads(out) for out in outs]
     claimed = [n for frames in per_child for n in frames]
     assert sorted(claimed) == list(range(1, 81)), Counter(claimed).most_common(3)
@@ -594,19 +589,9 @@ def test_users_are_created_once(any_farm: Any) -> None:
 # -- schema creation ------------------------------------------------------------------
 
 _SCHEMA_CHILD = """
-import sys, time
-from pathlib import Path
 from rfarm.db import open_database
 
-sync, me = Path(sys.argv[1]), sys.argv[2]
-url = (sync / "url").read_text()
-(sync / f"ready-{me}").touch()
-deadline = time.monotonic() + 60
-while not (sync / "go").exists():
-    if time.monotonic() > deadline:
-        sys.exit("never told to go")
-    time.sleep(0.002)
-db = open_database(url)
+db = open_database((sync / "url").read_text())
 from rfarm.models import SchemaInfo
 print(SchemaInfo.get(SchemaInfo.key == "version").value)
 """
