@@ -8,6 +8,7 @@ from peewee import Database
 
 from rfarm.config import Config
 from rfarm.db import open_database
+from rfarm.errors import ConfigError
 from rfarm.queue import Queue
 from rfarm.storage.base import Storage
 
@@ -19,6 +20,12 @@ class Farm:
 
     @cached_property
     def queue(self) -> Queue:
+        """The wake-up queue; a shared one (Redis, PostgreSQL) must have a signing secret."""
+        if not self.config.queue.startswith("sqlite:") and not self.config.queue_secret:
+            raise ConfigError(
+                "queue_secret must be set when the queue is shared (Redis or PostgreSQL): "
+                "without it anyone who can write to the queue could run code on the render nodes"
+            )
         return Queue(self.config.queue, secret=self.config.queue_secret)
 
     @cached_property

@@ -203,6 +203,7 @@ def submit(
     if files == "in-place" and "scene_in_archive" in request.options:
         raise UsageError("a .zip project cannot render in place: drop --in-place")
     farm = open_farm(config)
+    queue = farm.queue  # refuses a misconfigured queue before anything is recorded
     now = now or utcnow()
     request = with_hardware_config(request)
     warnings = []
@@ -226,7 +227,7 @@ def submit(
             _record_manifest(farm.storage, task_id, request, paths, summary, analysis, files, user=config.user)
     chunks = len(request.test_frames) or -(-len(request.frames) // request.chunk_size)
     priority = 0 if request.test_frames else PRIORITIES[request.priority]
-    farm.queue.notify(task_id, priority=priority, count=min(chunks, 16))
+    queue.notify(task_id, priority=priority, count=min(chunks, 16))
     return Submitted(task_id, warnings, summary)
 
 

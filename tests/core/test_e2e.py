@@ -326,7 +326,7 @@ def test_sigterm_releases_the_frame(home: Path, home_env: dict[str, str], slow_s
 def test_three_workers_on_postgresql_and_redis(home: Path, quick_scene: Path, pg_url: str, redis_url: str,
                                               workers: Workers) -> None:
     env = clean_env({"RFARM_HOME": str(home), "RFARM_USER": TEST_USER,
-                     "RFARM_DATABASE_URL": pg_url, "RFARM_QUEUE_URL": redis_url})
+                     "RFARM_DATABASE_URL": pg_url, "RFARM_QUEUE_URL": redis_url, "RFARM_QUEUE_SECRET": "s3cret"})
     tid = submit(quick_scene, env, "--frames", "1-3")
     assert not (home / "rfarm.db").exists() and not (home / "queue.db").exists()
     procs = [workers.start(env, "--burst", "--name", f"w{i}") for i in range(3)]

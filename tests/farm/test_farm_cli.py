@@ -92,3 +92,15 @@ def test_queue_messages_signed_with_another_secret_are_refused(redis_url: str, t
     assert not marker.exists(), "an unsigned payload in Redis must not run code on a node"
     ours.notify(8)
     assert ours.wait(2) == 8
+
+
+def test_a_shared_queue_needs_a_secret(home_env: dict[str, str], redis_url: str, tmp_path: Path) -> None:
+    scene = tmp_path / "s.ma"
+    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
+    env = {**home_env, "RFARM_QUEUE_URL": redis_url}
+    code, out, err = run_cli("submit", str(scene), "--frames", "1", "--json", env=env)
+    assert code == 2 and out == "" and "queue_secret must be set" in err
+    code, out, _ = run_cli("list", "--json", env={**env, "RFARM_QUEUE_URL": ""})
+    assert json.loads(out) == [], "the refused submit recorded nothing"
+    code, _, err = run_cli("submit", str(scene), "--frames", "1", env={**env, "RFARM_QUEUE_SECRET": "x"})
+    assert code == 0, err
