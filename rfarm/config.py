@@ -85,7 +85,8 @@ def coerce(key: Key, value: Any) -> Any:
     elif key.kind is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-    raise ConfigError(f"config key {key.name!r} must be a {key.kind.__name__}, got {value!r}")
+    kinds = {int: "an integer", float: "a number", bool: "true or false", list: "a list", str: "a string"}
+    raise ConfigError(f"config key {key.name!r} must be {kinds.get(key.kind, key.kind.__name__)}, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,7 +158,7 @@ def test_set_key_refuses_bad_input(isolated: Path) -> None:
     before = path.read_text()
     with pytest.raises(ConfigError, match="unknown config key"):
         set_key(path, "no_such_key", "1")
-    with pytest.raises(ConfigError, match="must be a int"):
+    with pytest.raises(ConfigError, match="must be an integer"):
         set_key(path, "lease_seconds", "soon")
     assert path.read_text() == before
 
