@@ -140,6 +140,8 @@ class Frame(BaseModel):
     class Meta:
         indexes = (
             (("task", "number"), True),
+            # the claim: a task's best waiting frame, and its chunk, by index alone
+            (("task", "status", "is_released", "rank", "chunk", "number"), False),
             (("status", "is_released", "rank", "task", "chunk"), False),
             (("status", "lease_until"), False),
         )

@@ -217,19 +217,20 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
     """Atomically take the next chunk of frames for ``node``, or None."""
     now = now or db_now()
     pg = is_postgres(database.obj)
+    waiting = (Frame.status == "queued") & (Frame.is_released == True)  # noqa: E712
+    best = Frame.select(fn.MIN(Frame.rank)).where((Frame.task == Task.id) & waiting)
     with database.atomic():
+        # One row per claimable task, best first: each MIN is one index probe, so
+        # the cost grows with the number of tasks, not of queued frames.
         tasks = (
-            Task.select(Task, fn.MIN(Frame.rank).alias("best"))
-            .join(Frame)
+            Task.select(Task, best.alias("best"))
             .where(
-                (Frame.status == "queued")
-                & (Frame.is_released == True)  # noqa: E712
-                & (Task.status.in_(CLAIMABLE))
+                (Task.status.in_(CLAIMABLE))
                 & sql_filter(caps)
                 & (Task.id.not_in(blocklisted_tasks(node)))
+                & fn.EXISTS(Frame.select(Frame.id).where((Frame.task == Task.id) & waiting))
             )
-            .group_by(Task.id)
-            .order_by(fn.MIN(Frame.rank), Task.id)
+            .order_by(best, Task.id)
         )
         ids: list[int] = []
         for task in tasks:
@@ -237,7 +238,7 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
                 continue
             head = (
                 Frame.select(Frame.id, Frame.chunk)
-                .where((Frame.task == task.id) & (Frame.status == "queued") & (Frame.is_released == True))  # noqa: E712
+                .where((Frame.task == task.id) & waiting)
                 .order_by(Frame.rank, Frame.chunk, Frame.number)
                 .limit(1)
             )
@@ -246,12 +247,7 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
             first = head.first()
             if first is None:
                 continue
-            group = Frame.select(Frame.id).where(
-                (Frame.task == task.id)
-                & (Frame.chunk == first.chunk)
-                & (Frame.status == "queued")
-                & (Frame.is_released == True)  # noqa: E712
-            )
+            group = Frame.select(Frame.id).where((Frame.task == task.id) & (Frame.chunk == first.chunk) & waiting)
             if pg:
                 group = group.for_update(skip_locked=True)
             ids = [f.id for f in group]
