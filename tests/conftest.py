@@ -266,42 +266,7 @@ def cli_json(*args: str, env: Mapping[str, str], timeout: float = 60) -> Any:
 
 # -- Blender scenes ---------------------------------------------------------------
 
-_MAKE_BLEND = r'''
-import json, math, sys
-import bpy
-
-spec = json.loads(sys.argv[1])
-bpy.ops.wm.read_factory_settings(use_empty=True)
-scene = bpy.context.scene
-scene.render.engine = "CYCLES"
-scene.cycles.device = "CPU"
-scene.cycles.samples = spec["samples"]
-scene.cycles.use_denoising = False
-scene.cycles.use_adaptive_sampling = False
-scene.render.resolution_x = scene.render.resolution_y = spec["size"]
-scene.render.resolution_percentage = 100
-scene.render.image_settings.file_format = "PNG"
-if spec["threads"]:
-    scene.render.threads_mode = "FIXED"
-    scene.render.threads = spec["threads"]
-scene.frame_start, scene.frame_end = 1, spec["frames"]
-bpy.ops.mesh.primitive_plane_add(size=20)
-bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 1), segments=64, ring_count=32)
-sphere = bpy.context.active_object
-sphere.location = (0, 0, 1)
-sphere.keyframe_insert("location", frame=1)
-sphere.location = (1, 0, 1)
-sphere.keyframe_insert("location", frame=max(2, spec["frames"]))
-bpy.ops.object.light_add(type="SUN", location=(4, -4, 8))
-bpy.ops.object.camera_add(location=(0, -6, 2.5), rotation=(math.radians(75), 0, 0))
-camera = bpy.context.active_object
-camera.name = "shotCam"
-scene.camera = camera
-world = bpy.data.worlds.new("sky")
-world.color = (0.2, 0.25, 0.35)
-scene.world = world
-bpy.ops.wm.save_as_mainfile(filepath=spec["path"], compress=False)
-'''
+MAKE_SCENE = Path(__file__).resolve().parents[1] / "examples" / "make_scene.py"
 
 
 @pytest.fixture(scope="session")
@@ -318,9 +283,12 @@ def make_blend(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
         cached = cache / f"scene-{key}.blend"
         if not cached.is_file():
-            spec["path"] = str(cached)
+            command = [
+                sys.executable, str(MAKE_SCENE), "--out", str(cached), "--samples", str(samples),
+                "--size", f"{size}x{size}", "--frames", str(frames), "--threads", str(threads), "--no-compress",
+            ]
             proc = subprocess.run(
-                [sys.executable, "-c", _MAKE_BLEND, json.dumps(spec)],
+                command,
                 env=clean_env(), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False,
             )
             if proc.returncode != 0 or not cached.is_file():
