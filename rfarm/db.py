@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from rfarm.errors import ConfigError, ServiceError
-from rfarm.models import MODELS, SchemaInfo, database
+from rfarm.models import MODELS, SchemaInfo, database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,14 @@ def _version(db: Database) -> int | None:
         return None
     row = SchemaInfo.get_or_none(SchemaInfo.key == "version")
     return int(row.value) if row else None
+
+
+def db_now() -> datetime:
+    """Now by the database's clock (naive UTC): nodes of a farm share one clock for leases."""
+    if is_postgres(database.obj):
+        row = database.execute_sql("SELECT CURRENT_TIMESTAMP AT TIME ZONE 'UTC'").fetchone()
+        return row[0]
+    return utcnow()
 
 
 def redact(url: str) -> str:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rfarm import __version__
+from rfarm.db import db_now
 from rfarm.errors import NotFoundError
 from rfarm.hardware import Hardware
-from rfarm.models import Frame, Node, utcnow
+from rfarm.models import Frame, Node
 from rfarm.taskinfo import iso
 
 #: a node not heard from for this long is shown offline
@@ -40,7 +41,7 @@ def register_node(name: str, hardware: Hardware, *, tags: list[str], renderers: 
     values = dict(
         hostname=hardware.hostname, os=hardware.os, pid=os.getpid(), cpu_count=hardware.cpu_count,
         ram_gb=hardware.ram_gb, gpus=len(hardware.gpus), gpu_memory_gb=hardware.gpu_memory_gb,
-        tags=sorted(set(tags)), renderers=renderers, version=__version__, state="idle", last_seen=utcnow(),
+        tags=sorted(set(tags)), renderers=renderers, version=__version__, state="idle", last_seen=db_now(),
     )
     if Node.update(**values).where(Node.name == name).execute() == 0:
         Node.insert(name=name, **values).on_conflict_ignore().execute()
@@ -52,7 +53,7 @@ def heartbeat(name: str, state: str | None = None) -> bool:
     import psutil
 
     values: dict[str, object] = {
-        "last_seen": utcnow(),
+        "last_seen": db_now(),
         "cpu_percent": psutil.cpu_percent(None),
         "ram_used_gb": round(psutil.virtual_memory().used / 2**30, 1),
     }
@@ -69,7 +70,7 @@ def set_enabled(name: str, enabled: bool) -> None:
 
 
 def list_nodes(*, now: datetime | None = None) -> list[NodeInfo]:
-    now = now or utcnow()
+    now = now or db_now()
     running: dict[str, list[str]] = {}
     for frame in Frame.select(Frame.worker, Frame.task, Frame.number).where(Frame.status == "running"):
         running.setdefault(frame.worker, []).append(f"{frame.task_id}:{frame.number}")

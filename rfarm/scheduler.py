@@ -20,8 +20,16 @@ from typing import Any
 
 from peewee import fn
 
-from rfarm.allocation import BLOCKLIST_AFTER, NodeCaps, Needs, blocklisted_tasks, eligible_nodes_left, fits, sql_filter
-from rfarm.db import is_postgres
+from rfarm.allocation import (
+    BLOCKLIST_AFTER,
+    Needs,
+    NodeCaps,
+    blocklisted_tasks,
+    eligible_nodes_left,
+    fits,
+    sql_filter,
+)
+from rfarm.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
 from rfarm.frames import chunk_frames
 from rfarm.models import Event, Frame, NodeFailure, Task, User, database, utcnow
@@ -32,8 +40,6 @@ from rfarm.taskinfo import (
     frame_counts,
     owned_task,
 )
-
-
 
 TRANSITIONS: dict[str, set[str]] = {
     "queued": {"running", "cancelled"},
@@ -107,14 +113,6 @@ class Claim:
     gpus: int
     options: dict[str, Any]
     frames: tuple[ClaimedFrame, ...]
-
-
-def db_now() -> datetime:
-    """Now by the database's clock (naive UTC): nodes of a farm share one clock for leases."""
-    if is_postgres(database.obj):
-        row = database.execute_sql("SELECT CURRENT_TIMESTAMP AT TIME ZONE 'UTC'").fetchone()
-        return row[0]
-    return utcnow()
 
 
 # -- users ------------------------------------------------------------------

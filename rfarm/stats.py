@@ -5,7 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from rfarm.models import Event, Frame, Task, utcnow
+from rfarm.db import db_now
+from rfarm.models import Event, Frame, Task
 from rfarm.taskinfo import CLAIMABLE, PRIORITY_NAMES
 
 
@@ -37,7 +38,7 @@ class FarmStats:
 
 def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> FarmStats:
     """Queue lengths now, and outcomes of the frames finished within ``window``."""
-    now = now or utcnow()
+    now = now or db_now()
     since = now - window
     queued = {name: 0 for name in PRIORITY_NAMES.values()}
     held_back = 0
@@ -102,7 +103,7 @@ def record_transfer(kind: str, *, node: str | None, task_id: int | None, size: i
     """Note an ``upload`` or ``download`` of ``size`` bytes for the rates :func:`farm_stats` reports."""
     if size:
         Event.insert(task=task_id, kind=kind, node=node, bytes=size, seconds=seconds,
-                     message=f"{size} bytes in {seconds:.3f} s", created_at=utcnow()).execute()
+                     message=f"{size} bytes in {seconds:.3f} s", created_at=db_now()).execute()
 
 
 def _rate(total: list[float] | None) -> float | None:

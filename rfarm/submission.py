@@ -13,14 +13,15 @@ from rfarm import manifest, scheduler, transfer
 from rfarm import scene as rfarm_scene
 from rfarm.allocation import Needs, check_capacity
 from rfarm.config import Config
+from rfarm.db import db_now
 from rfarm.errors import UsageError
 from rfarm.frames import format_frames, parse_frame_list, parse_frames
 from rfarm.hashing import HashCache
-from rfarm.models import Asset, HardwareConfig, TaskAsset, database, utcnow
+from rfarm.models import Asset, HardwareConfig, TaskAsset, database
 from rfarm.renderers import NAMES, renderer_for_scene
-from rfarm.taskinfo import PRIORITIES
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import manifest_key, object_key
+from rfarm.taskinfo import PRIORITIES
 from rfarm.transfer import ProgressCallback, UploadSummary
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def submit(
         raise UsageError("a .zip project cannot render in place: drop --in-place")
     farm = open_farm(config)
     queue = farm.queue  # refuses a misconfigured queue before anything is recorded
-    now = now or utcnow()
+    now = now or db_now()
     request = with_hardware_config(request)
     warnings = []
     warning = check_capacity(Needs(request.ram_gb, request.gpus, request.gpu_memory_gb,

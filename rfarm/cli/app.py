@@ -25,8 +25,8 @@ def run(args: list[str]) -> int:
     from peewee import PeeweeException
 
     from rfarm.cli.commands import build_app
-    from rfarm.db import first_line
     from rfarm.cli.output import error
+    from rfarm.db import first_line
     from rfarm.errors import (
         AnalysisError,
         Cancelled,

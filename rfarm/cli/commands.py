@@ -8,7 +8,14 @@ import typer
 
 def build_app() -> Any:
     """The root command, built from the Typer app (a Click command, vendored in newer Typer)."""
-    from rfarm.cli import analyse_cmd, config_cmd, farm_cmd, files_cmd, tasks, worker_cmd
+    from rfarm.cli import (
+        analyse_cmd,
+        config_cmd,
+        farm_cmd,
+        files_cmd,
+        tasks,
+        worker_cmd,
+    )
 
     app = typer.Typer(
         name="rfarm",

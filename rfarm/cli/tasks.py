@@ -347,7 +347,13 @@ def _failed(final) -> int:  # type: ignore[no-untyped-def]
 
 
 def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-def]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from rfarm import taskinfo
 

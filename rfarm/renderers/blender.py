@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from rfarm.errors import UsageError
-from rfarm.renderers.base import RenderEvent, Renderer, RenderJob
+from rfarm.renderers.base import Renderer, RenderEvent, RenderJob
 
 SCRIPT = Path(__file__).with_name("blender_script.py")
 _RFARM = re.compile(r"^RFARM (FRAME|PROGRESS|OUTPUT|ERROR) (-?\d+) ?(.*)$")

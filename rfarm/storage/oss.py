@@ -28,7 +28,13 @@ import oss2
 import platformdirs
 import requests
 
-from rfarm.errors import ConfigError, IntegrityError, NotFoundError, StorageError, UsageError
+from rfarm.errors import (
+    ConfigError,
+    IntegrityError,
+    NotFoundError,
+    StorageError,
+    UsageError,
+)
 from rfarm.hashing import hash_file
 from rfarm.storage.base import Storage, check_key
 
