@@ -148,6 +148,24 @@ def _archive_scene(archive: Path, member: str | None) -> str:
     return member
 
 
+#: task options rfarm itself sets; ``--option`` cannot
+RESERVED_OPTIONS = frozenset({"files", "hardware_config", "scene_in_archive", "remap_file", "relative_base",
+                              "width", "height"})
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """``{"config": "/Game/Render/Preset"}`` from ``config=/Game/Render/Preset`` (renderer options)."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise UsageError(f"bad option {pair!r}: expected KEY=VALUE, e.g. config=/Game/Render/Preset")
+        if key in RESERVED_OPTIONS:
+            raise UsageError(f"option {key!r} is set by rfarm itself" + (": use --resolution" if key in ("width", "height") else ""))
+        options[key] = value
+    return options
+
+
 def parse_resolution(text: str) -> dict[str, int]:
     """``{"width", "height"}`` from ``1920x1080``."""
     match = re.fullmatch(r"\s*(\d{1,5})\s*[xX*]\s*(\d{1,5})\s*", text)
@@ -177,6 +195,7 @@ class Submitted:
     task_id: int
     warnings: list[str]
     upload: UploadSummary | None = None
+    files: str = manifest.SNAPSHOT
 
 
 def submit(
@@ -203,6 +222,8 @@ def submit(
         raise UsageError(f"unknown file mode {files!r}: use one of {', '.join(FILE_MODES)}")
     if files == "in-place" and "scene_in_archive" in request.options:
         raise UsageError("a .zip project cannot render in place: drop --in-place")
+    if files == manifest.SNAPSHOT and request.renderer == "unreal" and "scene_in_archive" not in request.options:
+        files = "in-place"  # an Unreal project is a folder, not one file: send it as a .zip to snapshot it
     farm = open_farm(config)
     queue = farm.queue  # refuses a misconfigured queue before anything is recorded
     now = now or db_now()
@@ -229,7 +250,7 @@ def submit(
     chunks = len(request.test_frames) or -(-len(request.frames) // request.chunk_size)
     priority = 0 if request.test_frames else PRIORITIES[request.priority]
     queue.notify(task_id, priority=priority, count=min(chunks, 16))
-    return Submitted(task_id, warnings, summary)
+    return Submitted(task_id, warnings, summary, files)
 
 
 def _task_files(scene: str, analysis: AnalysisResult | None) -> list[str]:

@@ -37,6 +37,7 @@ def submit(
     no_progress_timeout: Annotated[Optional[float], typer.Option("--no-progress-timeout", help="Kill a render whose progress has not moved for this many minutes.")] = None,
     renderer: Annotated[Optional[str], typer.Option(help="blender, maya or unreal (default: from the file type).")] = None,
     resolution: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT (default: the scene's own).")] = None,
+    option: Annotated[list[str], typer.Option("--option", help="A renderer option KEY=VALUE (repeatable), e.g. Unreal's config=/Game/Render/Preset.")] = [],  # noqa: B006
     camera: Annotated[Optional[str], typer.Option(help="Render through this camera.")] = None,
     layer: Annotated[list[str], typer.Option("--layer", help="Render only this layer (repeatable; default: every renderable one).")] = [],  # noqa: B006
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where the finished images go.")] = None,
@@ -78,6 +79,7 @@ def submit(
         layers=layer, output_dir=str(output) if output else None,
         stop_after_test=stop_after_test, hold_after_test=hold_after_test,
         analysis=analysis, strict=strict, scene_in_archive=scene_in_zip,
+        options=submission.parse_options(option),
     )
     if analysis is not None:
         for warning in submission.missing_warnings(analysis):
@@ -107,7 +109,7 @@ def submit(
         }
         print_json({"task_id": task_id, "status": "queued", "frames": len(request.frames),
                     "test_frames": list(request.test_frames), "warnings": submitted.warnings,
-                    "files": mode, "upload": counts})
+                    "files": submitted.files, "upload": counts})
     else:
         print(task_id)
     return 0

@@ -116,15 +116,22 @@ class Renderer(ABC):
         return find_frame_files(Path(job.output_dir), frame)
 
 
-_FRAME_TOKEN = r"(?<![0-9])0*{n}(?![0-9])"
+_DIGITS = re.compile(r"\d+")
 
 
 def find_frame_files(folder: Path, frame: int) -> list[Path]:
-    """Files under ``folder`` whose name has ``frame`` as a separate number."""
+    """Files under ``folder`` whose name ends in ``frame``'s number (the last digits of the stem).
+
+    ``sh010.0010.exr`` is frame 10, not shot 10: only the last run of digits counts.
+    """
     if not folder.is_dir():
         return []
-    pattern = re.compile(_FRAME_TOKEN.format(n=abs(frame)))
-    return sorted(p for p in folder.rglob("*") if p.is_file() and pattern.search(p.stem))
+    found = []
+    for path in folder.rglob("*"):
+        runs = _DIGITS.findall(path.stem)
+        if runs and int(runs[-1]) == abs(frame) and path.is_file():
+            found.append(path)
+    return sorted(found)
 
 
 def require_executable(name: str, found: str | None, hint: str) -> str:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from rfarm.errors import UsageError
-from rfarm.renderers.base import Renderer, RenderEvent, RenderJob
+from rfarm.renderers.base import Renderer, RenderEvent, RenderJob, find_frame_files
 
 _PIPELINE = "LogMovieRenderPipeline"
 
@@ -36,10 +37,11 @@ _CRASH = re.compile(r"Critical error|Fatal error|Unhandled Exception|Assertion f
 class UnrealRenderer(Renderer):
     """``UnrealEditor-Cmd`` in ``-game`` mode rendering a Movie Render Queue config.
 
-    Reads three keys of ``job.options`` and ignores the others: ``config``
+    Reads four keys of ``job.options`` and ignores the others: ``config``
     (required: the MRQ preset, queue or manifest), ``level_sequence`` (the
-    sequence to render with a preset) and ``map`` (the level to load, else the
-    project's default map).
+    sequence to render with a preset), ``map`` (the level to load, else the
+    project's default map) and ``output_dir`` (where the config writes its
+    images on the node, searched for each frame's files).
 
     Args:
         executable: the editor program to run; by default ``UnrealEditor-Cmd``
@@ -94,6 +96,13 @@ class UnrealRenderer(Renderer):
             "-log", "-StdOut", "-allowStdOutLogVerbosity",
         ]
         return command
+
+    def frame_outputs(self, job: RenderJob, frame: int, reported: list[str]) -> list[Path]:
+        """The frame's images in the config's output folder (``output_dir``), else the attempt folder."""
+        folder = job.options.get("output_dir")
+        if reported or not folder:
+            return super().frame_outputs(job, frame, reported)
+        return find_frame_files(Path(folder), frame)
 
     def parse_line(self, line: str) -> RenderEvent | None:
         """Camera-cut progress, errors and crash reports in the engine's log."""
