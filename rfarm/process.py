@@ -101,28 +101,27 @@ def kill_process_tree(pid: int, *, grace_s: float = 3.0, group: bool = False) ->
         procs = root.children(recursive=True) + [root]  # list before the parent goes
     except psutil.NoSuchProcess:
         procs = []
+    _signal(pid, procs, signal.SIGTERM, group=group)
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    _signal(pid, alive, signal.SIGKILL, group=group)
+    psutil.wait_procs(alive, timeout=grace_s)
+
+
+def _signal(pid: int, procs: list[psutil.Process], sig: int, *, group: bool) -> None:
+    """``sig`` to ``pid``'s process group (POSIX, when ``group``) and to each of ``procs``."""
     if group and not IS_WINDOWS:
         try:
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
     for proc in procs:
         try:
-            proc.terminate()
+            if sig == signal.SIGKILL:
+                proc.kill()
+            else:
+                proc.terminate()
         except psutil.NoSuchProcess:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace_s)
-    if group and not IS_WINDOWS:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=grace_s)
 
 
 class _JobObject:
