@@ -129,7 +129,6 @@ class Frame(BaseModel):
     worker = CharField(null=True)
     lease_token = CharField(null=True)
     lease_until = DateTimeField(null=True)
-    is_cancel_requested = BooleanField(default=False)
     progress = FloatField(default=0)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)

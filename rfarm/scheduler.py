@@ -194,8 +194,8 @@ def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
     """
     table = Frame._meta.table_name
     names = ('"task_id", "number", "chunk", "is_test", "is_released", "rank", "status", "attempts", '
-             '"failures", "lost_leases", "is_cancel_requested", "progress", "outputs"')
-    constants = "'queued', 0, 0, 0, FALSE, 0, '[]'"
+             '"failures", "lost_leases", "progress", "outputs"')
+    constants = "'queued', 0, 0, 0, 0, '[]'"
     cursor = database.cursor()
     if is_postgres(database.obj):
         tasks, numbers, chunks, tests, released, ranks = (list(col) for col in zip(*rows))
@@ -265,7 +265,6 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
                 finished_at=None,
                 progress=0,
                 error=None,
-                is_cancel_requested=False,
             )
             .where((Frame.id.in_(ids)) & (Frame.status == "queued"))
             .execute()

@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rfarm.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +47,6 @@ class RenderJob:
             return 1
         steps = {b - a for a, b in zip(self.frames, self.frames[1:])}
         return steps.pop() if len(steps) == 1 else 1
-
-    @property
-    def is_evenly_spaced(self) -> bool:
-        if len(self.frames) < 3:
-            return True
-        return len({b - a for a, b in zip(self.frames, self.frames[1:])}) == 1
-
 
 @dataclass(frozen=True, slots=True)
 class RenderEvent:
@@ -132,10 +124,3 @@ def find_frame_files(folder: Path, frame: int) -> list[Path]:
         if runs and int(runs[-1]) == abs(frame) and path.is_file():
             found.append(path)
     return sorted(found)
-
-
-def require_executable(name: str, found: str | None, hint: str) -> str:
-    """``found`` or a clear error saying how to configure ``name``."""
-    if not found:
-        raise UsageError(f"{name} is not installed on this node: {hint}")
-    return found
