@@ -16,6 +16,9 @@ from rfarm.models import MODELS, SchemaInfo, database, utcnow
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+#: the most values one IN list or bulk statement carries: well under the bound
+#: parameters SQLite allows in one statement (999 before 3.32)
+BATCH = 500
 #: the PostgreSQL advisory lock that serialises schema changes (any constant)
 _PG_SCHEMA_LOCK = 0x72666172
 

@@ -25,11 +25,13 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from rfarm import workspace
 from rfarm.config import Config
+from rfarm.db import BATCH
 from rfarm.errors import Cancelled, NotFoundError
 from rfarm.manifest import UPLOAD, Manifest, ManifestEntry
 from rfarm.models import utcnow
 from rfarm.nodecache import NodeCache, link_file
 from rfarm.pathmap import is_windows_path
+from rfarm.states import TERMINAL
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import manifest_key
 from rfarm.transfer import Progress, ProgressCallback
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 FETCH_THREADS = 4
 SWEEP_INTERVAL_S = 600.0
 REMAP_FILE = ".rfarm-remap.json"
-ENDED = ("done", "failed", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,11 +272,11 @@ def sweep_node(config: Config, cache: NodeCache, *, now: datetime) -> Sweep:
     folders = workspace.task_folders(config)
     ids = sorted({int(p.name) for p in folders})
     finished: dict[int, datetime | None] = {}
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(ids), BATCH):
         for task in Task.select(Task.id, Task.status, Task.finished_at, Task.created_at).where(
-            Task.id.in_(ids[start : start + 500])
+            Task.id.in_(ids[start : start + BATCH])
         ):
-            finished[task.id] = (task.finished_at or task.created_at) if task.status in ENDED else None
+            finished[task.id] = (task.finished_at or task.created_at) if task.status in TERMINAL else None
     removed = []
     for path in workspace.finished_workspaces(config, finished, now):
         shutil.rmtree(path, ignore_errors=True)

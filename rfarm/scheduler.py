@@ -7,18 +7,20 @@ so a worker that lost its lease can never mark a frame done.
 
 Frame states: queued → running → done | failed | cancelled, with running →
 queued when a render fails with attempts left or a lease expires. Frames held
-back behind test frames stay ``queued`` with ``is_released`` false.
+back behind test frames stay ``queued`` with ``is_released`` false. Every
+status write goes through :func:`_move_frames` or :func:`_move_task`, which
+allow only the moves :mod:`rfarm.states` lists.
 """
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import fn
+from peewee import Expression, fn
 
 from rfarm.allocation import (
     BLOCKLIST_AFTER,
@@ -32,24 +34,20 @@ from rfarm.allocation import (
 from rfarm.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
 from rfarm.frames import chunk_frames
-from rfarm.models import Event, Frame, NodeFailure, Task, User, database, utcnow
-from rfarm.taskinfo import (
+from rfarm.models import Event, Frame, NodeFailure, Task, User, database
+from rfarm.states import (
     CLAIMABLE,
-    PRIORITIES,
+    FRAME_MOVES,
+    PAUSABLE,
+    TASK_MOVES,
     TERMINAL,
-    frame_counts,
-    owned_task,
+    EventKind,
+    FrameState,
+    Priority,
+    TaskState,
+    check_move,
 )
-
-TRANSITIONS: dict[str, set[str]] = {
-    "queued": {"running", "cancelled"},
-    "running": {"done", "failed", "queued", "cancelled"},
-    "failed": {"queued"},
-    "cancelled": {"queued"},
-    "done": set(),
-}
-
-_BATCH = 500
+from rfarm.taskinfo import frame_counts, owned_task
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +131,7 @@ def get_user(name: str) -> User:
 
 def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now: datetime | None = None) -> int:
     """Record a task and its frames in one transaction; returns the task id."""
-    if request.priority not in PRIORITIES:
-        raise UsageError(f"unknown priority {request.priority!r}: use high, default or low")
+    priority = Priority.named(request.priority).order
     if not request.frames:
         raise UsageError("the task has no frames to render")
     tests = list(dict.fromkeys(request.test_frames))
@@ -143,7 +140,6 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
         raise UsageError(f"test frame {outside[0]} is not in the frame range {request.frames_spec or ''}".rstrip())
     now = now or db_now()
     owner = get_user(user)
-    priority = PRIORITIES[request.priority]
     test_set = set(tests)
     rest = [f for f in request.frames if f not in test_set]
     with database.atomic():
@@ -181,7 +177,7 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
             for number in group:
                 rows.append((task.id, number, len(tests) + offset, False, released, priority * 2 + 1))
         _insert_frames(rows)
-        _event(task.id, None, "submitted", f"{len(rows)} frames, {len(tests)} test frames", now=now)
+        _event(task.id, None, EventKind.SUBMITTED, f"{len(rows)} frames, {len(tests)} test frames", now=now)
     return int(task.id)
 
 
@@ -195,7 +191,7 @@ def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
     table = Frame._meta.table_name
     names = ('"task_id", "number", "chunk", "is_test", "is_released", "rank", "status", "attempts", '
              '"failures", "lost_leases", "progress", "outputs"')
-    constants = "'queued', 0, 0, 0, 0, '[]'"
+    constants = f"'{FrameState.QUEUED}', 0, 0, 0, 0, '[]'"
     cursor = database.cursor()
     if is_postgres(database.obj):
         tasks, numbers, chunks, tests, released, ranks = (list(col) for col in zip(*rows))
@@ -215,7 +211,7 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
     """Atomically take the next chunk of frames for ``node``, or None."""
     now = now or db_now()
     pg = is_postgres(database.obj)
-    waiting = (Frame.status == "queued") & (Frame.is_released == True)  # noqa: E712
+    waiting = (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
     best = Frame.select(fn.MIN(Frame.rank)).where((Frame.task == Task.id) & waiting)
     with database.atomic():
         # One row per claimable task, best first: each MIN is one index probe, so
@@ -254,31 +250,21 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
             return None
         task_id = task.id
         token = uuid.uuid4().hex
-        won = (
-            Frame.update(
-                status="running",
-                worker=node,
-                lease_token=token,
-                lease_until=now + timedelta(seconds=lease_s),
-                attempts=Frame.attempts + 1,
-                started_at=now,
-                finished_at=None,
-                progress=0,
-                error=None,
-            )
-            .where((Frame.id.in_(ids)) & (Frame.status == "queued"))
-            .execute()
+        won = _move_frames(
+            Frame.id.in_(ids), frm=FrameState.QUEUED, to=FrameState.RUNNING,
+            worker=node, lease_token=token, lease_until=now + timedelta(seconds=lease_s),
+            attempts=Frame.attempts + 1, started_at=now, finished_at=None, progress=0, error=None,
         )
         if won == 0:
             return None
-        Task.update(status="rendering").where((Task.id == task_id) & (Task.status == "queued")).execute()
+        _move_task(task_id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
         task = Task.select(Task, User).join(User).where(Task.id == task_id).get()
         frames = list(
             Frame.select(Frame.id, Frame.number, Frame.is_test, Frame.attempts)
             .where(Frame.lease_token == token)
             .order_by(Frame.number)
         )
-        _event(task.id, None, "claimed", ",".join(str(f.number) for f in frames), node=node, now=now)
+        _event(task.id, None, EventKind.CLAIMED, ",".join(str(f.number) for f in frames), node=node, now=now)
     return Claim(
         token=token,
         task_id=task.id,
@@ -309,28 +295,46 @@ def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None,
         return set()
     with database.atomic():
         Frame.update(lease_until=now + timedelta(seconds=lease_s)).where(
-            (Frame.lease_token == token) & (Frame.status == "running")
+            (Frame.lease_token == token) & (Frame.status == FrameState.RUNNING)
         ).execute()
         for number, pct in (progress or {}).items():
             Frame.update(progress=pct).where(
-                (Frame.lease_token == token) & (Frame.status == "running") & (Frame.number == number)
+                (Frame.lease_token == token) & (Frame.status == FrameState.RUNNING) & (Frame.number == number)
             ).execute()
     return held_frames(token)
 
 
 def held_frames(token: str) -> set[int]:
     """The ids of the frames ``token`` still holds (one cheap read)."""
-    return {f.id for f in Frame.select(Frame.id).where((Frame.lease_token == token) & (Frame.status == "running"))}
+    return {f.id for f in Frame.select(Frame.id).where((Frame.lease_token == token) & (Frame.status == FrameState.RUNNING))}
 
 
-def _transition(frame_id: int, token: str, new: str, **values: Any) -> Frame:
-    """Move a running frame held by ``token`` to ``new``; StateError if the lease is gone."""
-    assert new in TRANSITIONS["running"]
-    n = (
-        Frame.update(status=new, **values)
-        .where((Frame.id == frame_id) & (Frame.lease_token == token) & (Frame.status == "running"))
-        .execute()
-    )
+# -- the only status writes -------------------------------------------------
+
+
+def _move_frames(where: Expression, *, frm: str | Iterable[str], to: FrameState, **values: Any) -> int:
+    """Move the frames matching ``where`` that are in a state of ``frm`` to ``to``; returns how many moved.
+
+    One conditional UPDATE, so a frame another transaction moved meanwhile is
+    left alone. StateError if :data:`FRAME_MOVES` forbid a move asked for.
+    """
+    moving = check_move(FRAME_MOVES, frm, to)
+    if not moving:
+        return 0
+    return int(Frame.update(status=to, **values).where(where & Frame.status.in_(moving)).execute())
+
+
+def _move_task(task_id: int, *, frm: str | Iterable[str], to: TaskState, **values: Any) -> int:
+    """Move the task to ``to`` if it is in a state of ``frm``; as :func:`_move_frames`, by :data:`TASK_MOVES`."""
+    moving = check_move(TASK_MOVES, frm, to)
+    if not moving:
+        return 0
+    return int(Task.update(status=to, **values).where((Task.id == task_id) & Task.status.in_(moving)).execute())
+
+
+def _move_held(frame_id: int, token: str, to: FrameState, **values: Any) -> Frame:
+    """Move a running frame held by ``token`` to ``to``; StateError if the lease is gone."""
+    n = _move_frames((Frame.id == frame_id) & (Frame.lease_token == token), frm=FrameState.RUNNING, to=to, **values)
     if n != 1:
         raise StateError(f"frame {frame_id} is no longer held by this worker")
     return Frame.get_by_id(frame_id)
@@ -340,26 +344,27 @@ def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path:
     """Record a frame rendered; releases the task's other frames if it was its last test frame."""
     now = now or db_now()
     with database.atomic():
-        frame = _transition(
-            frame_id, token, "done", outputs=list(outputs), finished_at=now, progress=100.0,
+        frame = _move_held(
+            frame_id, token, FrameState.DONE, outputs=list(outputs), finished_at=now, progress=100.0,
             lease_until=None, log_path=log_path, error=None,
         )
-        _event(frame.task_id, frame.id, "done", f"frame {frame.number}", node=frame.worker, now=now)
+        _event(frame.task_id, frame.id, EventKind.DONE, f"frame {frame.number}", node=frame.worker, now=now)
         _after_frame(frame, now)
 
 
-def fail_frame(frame_id: int, token: str, *, error: str, log_path: str | None = None, now: datetime | None = None) -> str:
+def fail_frame(frame_id: int, token: str, *, error: str, log_path: str | None = None, now: datetime | None = None) -> FrameState:
     """Record a failed render: requeued while attempts remain, else failed. Returns the new state."""
     now = now or db_now()
     with database.atomic():
         frame = Frame.get_by_id(frame_id)
         task = Task.get_by_id(frame.task_id)
-        new = "failed" if frame.failures + 1 >= task.max_attempts else "queued"
-        frame = _transition(
+        new = FrameState.FAILED if frame.failures + 1 >= task.max_attempts else FrameState.QUEUED
+        frame = _move_held(
             frame_id, token, new, failures=Frame.failures + 1, error=error[:2000], log_path=log_path,
-            lease_token=None, lease_until=None, finished_at=now if new == "failed" else None,
+            lease_token=None, lease_until=None, finished_at=now if new == FrameState.FAILED else None,
         )
-        _event(frame.task_id, frame.id, "failed" if new == "failed" else "retry", error[:500], node=frame.worker, now=now)
+        kind = EventKind.FAILED if new == FrameState.FAILED else EventKind.RETRY
+        _event(frame.task_id, frame.id, kind, error[:500], node=frame.worker, now=now)
         if frame.worker:
             _count_node_failure(task, frame.worker, now)
         _after_frame(frame, now)
@@ -375,22 +380,23 @@ def _count_node_failure(task: Task, node: str, now: datetime) -> None:
     row = NodeFailure.get((NodeFailure.task == task.id) & (NodeFailure.node == node))
     if row.failures != BLOCKLIST_AFTER:
         return
-    _event(task.id, None, "blocklisted", f"node {node} failed this task {row.failures} times", node=node, now=now)
+    _event(task.id, None, EventKind.BLOCKLISTED, f"node {node} failed this task {row.failures} times", node=node, now=now)
     if not eligible_nodes_left(task, now):
-        Frame.update(
-            status="failed", finished_at=now, lease_token=None, lease_until=None,
+        _move_frames(
+            Frame.task == task.id, frm=FrameState.QUEUED, to=FrameState.FAILED,
+            finished_at=now, lease_token=None, lease_until=None,
             error=f"no eligible node: every node that can render this task failed it {BLOCKLIST_AFTER} times",
-        ).where((Frame.task == task.id) & (Frame.status == "queued")).execute()
+        )
 
 
 def release_frames(token: str, *, now: datetime | None = None) -> int:
     """Give back every frame ``token`` holds without using an attempt (a graceful stop)."""
     now = now or db_now()
     with database.atomic():
-        frames = list(Frame.select().where((Frame.lease_token == token) & (Frame.status == "running")))
+        frames = list(Frame.select().where((Frame.lease_token == token) & (Frame.status == FrameState.RUNNING)))
         for frame in frames:
-            _transition(frame.id, token, "queued", lease_token=None, lease_until=None, worker=None, started_at=None)
-            _event(frame.task_id, frame.id, "released", f"frame {frame.number}", now=now)
+            _move_held(frame.id, token, FrameState.QUEUED, lease_token=None, lease_until=None, worker=None, started_at=None)
+            _event(frame.task_id, frame.id, EventKind.RELEASED, f"frame {frame.number}", now=now)
         for task_id in {f.task_id for f in frames}:
             _refresh_task(task_id, now)
     return len(frames)
@@ -408,24 +414,21 @@ def requeue_expired(*, now: datetime | None = None) -> int:
         expired = list(
             Frame.select(Frame, Task.id, Task.max_lost_leases)
             .join(Task)
-            .where((Frame.status == "running") & (Frame.lease_until < now))
+            .where((Frame.status == FrameState.RUNNING) & (Frame.lease_until < now))
         )
         for frame in expired:
             lost = frame.lost_leases + 1
-            new = "failed" if lost >= frame.task.max_lost_leases else "queued"
+            new = FrameState.FAILED if lost >= frame.task.max_lost_leases else FrameState.QUEUED
             error = f"lease lost {lost} times (worker {frame.worker} stopped answering)"
-            n = (
-                Frame.update(
-                    status=new, lost_leases=lost, lease_token=None, lease_until=None,
-                    error=error if new == "failed" else frame.error,
-                    finished_at=now if new == "failed" else None,
-                )
-                .where((Frame.id == frame.id) & (Frame.lease_token == frame.lease_token) & (Frame.status == "running"))
-                .execute()
+            n = _move_frames(
+                (Frame.id == frame.id) & (Frame.lease_token == frame.lease_token), frm=FrameState.RUNNING, to=new,
+                lost_leases=lost, lease_token=None, lease_until=None,
+                error=error if new == FrameState.FAILED else frame.error,
+                finished_at=now if new == FrameState.FAILED else None,
             )
             if n:
                 count += 1
-                _event(frame.task_id, frame.id, "lease_expired", f"frame {frame.number} from {frame.worker}", now=now)
+                _event(frame.task_id, frame.id, EventKind.LEASE_EXPIRED, f"frame {frame.number} from {frame.worker}", now=now)
                 _after_frame(Frame.get_by_id(frame.id), now)
     return count
 
@@ -446,46 +449,46 @@ def _after_test_frames(task_id: int, now: datetime) -> None:
     if any(s not in TERMINAL for s in tests):
         return
     held_back = (Frame.task == task_id) & (Frame.is_test == False) & (Frame.is_released == False)  # noqa: E712
-    if tests["failed"] and task.stop_after_test:
-        Frame.update(status="cancelled", finished_at=now, error="cancelled: a test frame failed").where(
-            held_back & (Frame.status == "queued")
-        ).execute()
-        Task.update(status="failed", finished_at=now).where(Task.id == task_id).execute()
-        _event(task_id, None, "test_failed", "test frame failed: task stopped", now=now)
+    if tests[FrameState.FAILED] and task.stop_after_test:
+        _move_frames(held_back, frm=FrameState.QUEUED, to=FrameState.CANCELLED, finished_at=now,
+                     error="cancelled: a test frame failed")
+        _move_task(task_id, frm=task.status, to=TaskState.FAILED, finished_at=now)
+        _event(task_id, None, EventKind.TEST_FAILED, "test frame failed: task stopped", now=now)
         return
     Frame.update(is_released=True).where(held_back).execute()
     if task.hold_after_test and task.status in CLAIMABLE:
-        Task.update(status="held").where(Task.id == task_id).execute()
-        _event(task_id, None, "held", "test frames finished: waiting for resume", now=now)
+        _move_task(task_id, frm=task.status, to=TaskState.HELD)
+        _event(task_id, None, EventKind.HELD, "test frames finished: waiting for resume", now=now)
     else:
-        _event(task_id, None, "released", "test frames finished", now=now)
+        _event(task_id, None, EventKind.RELEASED, "test frames finished", now=now)
 
 
 def _refresh_task(task_id: int, now: datetime) -> None:
     """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
     task = Task.get_by_id(task_id)
     counts = Counter(frame_counts([task_id])[task_id])
-    open_frames = counts["queued"] + counts["running"]
+    open_frames = counts[FrameState.QUEUED] + counts[FrameState.RUNNING]
+    new: TaskState
     if open_frames == 0:
-        if counts["failed"]:
-            new = "failed"
-        elif counts["cancelled"]:
-            new = "cancelled"
+        if counts[FrameState.FAILED]:
+            new = TaskState.FAILED
+        elif counts[FrameState.CANCELLED]:
+            new = TaskState.CANCELLED
         else:
-            new = "done"
-        if task.status == "cancelled" and new != "done":
-            new = "cancelled"
-    elif task.status in ("paused", "held", "cancelled", "failed"):
+            new = TaskState.DONE
+        if task.status == TaskState.CANCELLED and new != TaskState.DONE:
+            new = TaskState.CANCELLED
+    elif task.status in (TaskState.PAUSED, TaskState.HELD, TaskState.CANCELLED, TaskState.FAILED):
         return
+    elif counts[FrameState.RUNNING] or counts[FrameState.DONE] or counts[FrameState.FAILED]:
+        new = TaskState.RENDERING
     else:
-        new = "rendering" if counts["running"] or counts["done"] or counts["failed"] else "queued"
+        new = TaskState.QUEUED
     if new != task.status:
-        values: dict[str, Any] = {"status": new}
+        values: dict[str, Any] = {"finished_at": now} if new in TERMINAL else {}
+        _move_task(task_id, frm=task.status, to=new, **values)
         if new in TERMINAL:
-            values["finished_at"] = now
-        Task.update(**values).where(Task.id == task_id).execute()
-        if new in TERMINAL:
-            _event(task_id, None, new, f"task {new}", now=now)
+            _event(task_id, None, EventKind(new), f"task {new}", now=now)
 
 
 # -- control ----------------------------------------------------------------
@@ -496,26 +499,26 @@ def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
     now = now or db_now()
     with database.atomic():
         task = owned_task(task_id, user, is_admin=is_admin)
-        if task.status in ("done", "failed", "cancelled"):
+        if task.status in TERMINAL:
             raise UsageError(f"task {task.id} is already {task.status}")
-        n = (
-            Frame.update(status="cancelled", lease_token=None, lease_until=None, finished_at=now, error="cancelled")
-            .where((Frame.task == task.id) & (Frame.status.in_(("queued", "running"))))
-            .execute()
+        n = _move_frames(
+            Frame.task == task.id, frm=(FrameState.QUEUED, FrameState.RUNNING), to=FrameState.CANCELLED,
+            lease_token=None, lease_until=None, finished_at=now, error="cancelled",
         )
-        Task.update(status="cancelled", finished_at=now).where(Task.id == task.id).execute()
-        _event(task.id, None, "cancelled", f"by {user}", now=now)
-    return int(n)
+        _move_task(task.id, frm=task.status, to=TaskState.CANCELLED, finished_at=now)
+        _event(task.id, None, EventKind.CANCELLED, f"by {user}", now=now)
+    return n
 
 
-def pause_task(task_id: int | str, *, user: str, is_admin: bool = False) -> None:
+def pause_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
     """Stop dispatching the task's frames; frames already rendering finish."""
+    now = now or db_now()
     with database.atomic():
         task = owned_task(task_id, user, is_admin=is_admin)
-        if task.status not in CLAIMABLE + ("held",):
+        if task.status not in PAUSABLE:
             raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
-        Task.update(status="paused").where(Task.id == task.id).execute()
-        _event(task.id, None, "paused", f"by {user}")
+        _move_task(task.id, frm=task.status, to=TaskState.PAUSED)
+        _event(task.id, None, EventKind.PAUSED, f"by {user}", now=now)
 
 
 def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
@@ -523,33 +526,30 @@ def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
     now = now or db_now()
     with database.atomic():
         task = owned_task(task_id, user, is_admin=is_admin)
-        if task.status not in ("paused", "held"):
+        if task.status not in (TaskState.PAUSED, TaskState.HELD):
             raise UsageError(f"task {task.id} is {task.status}, not paused or held")
-        Task.update(status="queued").where(Task.id == task.id).execute()
-        _event(task.id, None, "resumed", f"by {user}", now=now)
+        _move_task(task.id, frm=task.status, to=TaskState.QUEUED)
+        _event(task.id, None, EventKind.RESUMED, f"by {user}", now=now)
         _refresh_task(task.id, now)
 
 
 def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_admin: bool = False, now: datetime | None = None) -> int:
     """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
     now = now or db_now()
-    states = ("failed",) if failed_only else ("failed", "cancelled")
+    states = (FrameState.FAILED,) if failed_only else (FrameState.FAILED, FrameState.CANCELLED)
     with database.atomic():
         task = owned_task(task_id, user, is_admin=is_admin)
-        n = (
-            Frame.update(
-                status="queued", failures=0, lost_leases=0, error=None, finished_at=None,
-                lease_token=None, lease_until=None, worker=None, is_released=True,
-            )
-            .where((Frame.task == task.id) & (Frame.status.in_(states)))
-            .execute()
+        n = _move_frames(
+            Frame.task == task.id, frm=states, to=FrameState.QUEUED,
+            failures=0, lost_leases=0, error=None, finished_at=None,
+            lease_token=None, lease_until=None, worker=None, is_released=True,
         )
         if n == 0:
             raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
-        Task.update(status="queued", finished_at=None).where(Task.id == task.id).execute()
-        _event(task.id, None, "retried", f"{n} frames by {user}", now=now)
+        _move_task(task.id, frm=task.status, to=TaskState.QUEUED, finished_at=None)
+        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {user}", now=now)
         _refresh_task(task.id, now)
-    return int(n)
+    return n
 
 
 # -- worker helpers ---------------------------------------------------------
@@ -559,8 +559,8 @@ def set_log_path(frame_id: int, token: str, path: str) -> None:
     Frame.update(log_path=path).where((Frame.id == frame_id) & (Frame.lease_token == token)).execute()
 
 
-def _event(task_id: int | None, frame_id: int | None, kind: str, message: str, *, node: str | None = None, now: datetime | None = None) -> None:
-    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, created_at=now or utcnow()).execute()
+def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: str, *, now: datetime, node: str | None = None) -> None:
+    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, created_at=now).execute()
 
 
 __all__ = [

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from rfarm.db import db_now
 from rfarm.models import Event, Frame, Task
-from rfarm.taskinfo import CLAIMABLE, PRIORITY_NAMES
+from rfarm.states import CLAIMABLE, EventKind, FrameState, Priority, TaskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,38 +40,38 @@ def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None 
     """Queue lengths now, and outcomes of the frames finished within ``window``."""
     now = now or db_now()
     since = now - window
-    queued = {name: 0 for name in PRIORITY_NAMES.values()}
+    queued = {str(p): 0 for p in Priority}
     held_back = 0
     rows = (
         Frame.select(Frame.is_released, Task.priority)
         .join(Task)
-        .where((Frame.status == "queued") & Task.status.in_(CLAIMABLE + ("held", "paused")))
+        .where((Frame.status == FrameState.QUEUED) & Task.status.in_((*CLAIMABLE, TaskState.HELD, TaskState.PAUSED)))
         .tuples()
     )
     for is_released, priority in rows:
         if is_released:
-            queued[PRIORITY_NAMES.get(priority, "default")] += 1
+            queued[Priority.of_order(priority) or Priority.DEFAULT] += 1
         else:
             held_back += 1
     running: dict[str, int] = defaultdict(int)
-    for (worker,) in Frame.select(Frame.worker).where(Frame.status == "running").tuples():
+    for (worker,) in Frame.select(Frame.worker).where(Frame.status == FrameState.RUNNING).tuples():
         running[worker or "?"] += 1
     times: dict[str, list[float]] = defaultdict(list)
     for worker, started, finished in (
         Frame.select(Frame.worker, Frame.started_at, Frame.finished_at)
-        .where((Frame.status == "done") & (Frame.finished_at >= since))
+        .where((Frame.status == FrameState.DONE) & (Frame.finished_at >= since))
         .tuples()
     ):
         if started and finished:
             times[worker or "?"].append((finished - started).total_seconds())
     failures: dict[str, int] = defaultdict(int)
     for (node,) in Event.select(Event.node).where(
-        Event.kind.in_(("failed", "retry")) & (Event.created_at >= since)
+        Event.kind.in_((EventKind.FAILED, EventKind.RETRY)) & (Event.created_at >= since)
     ).tuples():
         failures[node or "?"] += 1
     moved: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for node, kind, size, seconds in Event.select(Event.node, Event.kind, Event.bytes, Event.seconds).where(
-        Event.kind.in_(("upload", "download")) & (Event.created_at >= since) & Event.bytes.is_null(False)
+        Event.kind.in_((EventKind.UPLOAD, EventKind.DOWNLOAD)) & (Event.created_at >= since) & Event.bytes.is_null(False)
     ).tuples():
         for key in ((node or "?", kind), ("*", kind)):
             moved[key][0] += size
@@ -79,7 +79,7 @@ def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None 
     names = sorted(set(running) | set(times) | set(failures) | {n for n, _ in moved if n != "*"})
     per_node = [
         NodeStats(n, running.get(n, 0), len(times.get(n, [])), failures.get(n, 0), _mean(times.get(n, [])),
-                  _rate(moved.get((n, "upload"))), _rate(moved.get((n, "download"))))
+                  _rate(moved.get((n, EventKind.UPLOAD))), _rate(moved.get((n, EventKind.DOWNLOAD))))
         for n in names
     ]
     done = sum(len(v) for v in times.values())
@@ -93,14 +93,14 @@ def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None 
         failed_renders=failed,
         success_rate=round(done / (done + failed), 4) if done + failed else None,
         mean_frame_s=_mean([t for v in times.values() for t in v]),
-        upload_mb_s=_rate(moved.get(("*", "upload"))),
-        download_mb_s=_rate(moved.get(("*", "download"))),
+        upload_mb_s=_rate(moved.get(("*", EventKind.UPLOAD))),
+        download_mb_s=_rate(moved.get(("*", EventKind.DOWNLOAD))),
         nodes=per_node,
     )
 
 
 def record_transfer(kind: str, *, node: str | None, task_id: int | None, size: int, seconds: float) -> None:
-    """Note an ``upload`` or ``download`` of ``size`` bytes for the rates :func:`farm_stats` reports."""
+    """Note an ``upload`` or ``download`` (:class:`EventKind`) of ``size`` bytes for the rates :func:`farm_stats` reports."""
     if size:
         Event.insert(task=task_id, kind=kind, node=node, bytes=size, seconds=seconds,
                      message=f"{size} bytes in {seconds:.3f} s", created_at=db_now()).execute()

@@ -19,9 +19,9 @@ from rfarm.frames import format_frames, parse_frame_list, parse_frames
 from rfarm.hashing import HashCache
 from rfarm.models import Asset, HardwareConfig, TaskAsset, database
 from rfarm.renderers import NAMES, renderer_for_scene
+from rfarm.states import Priority
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import manifest_key, object_key
-from rfarm.taskinfo import PRIORITIES
 from rfarm.transfer import ProgressCallback, UploadSummary
 
 if TYPE_CHECKING:
@@ -74,8 +74,7 @@ def build_request(
         (label, missing_path), = analysis.missing[0].items()
         raise UsageError(f"--strict: {len(analysis.missing)} dependencies are missing, first {label}: {missing_path}")
     scene_frames = rfarm_scene.scene_frames(analysis) if analysis is not None else None
-    if priority not in PRIORITIES:
-        raise UsageError(f"unknown priority {priority!r}: use high, default or low")
+    Priority.named(priority)  # UsageError for an unknown name
     if renderer is not None and renderer not in NAMES:
         raise UsageError(f"unknown renderer {renderer!r}: use one of {', '.join(NAMES)}")
     if stop_after_test and hold_after_test:
@@ -248,7 +247,7 @@ def submit(
             task_id = scheduler.submit(request, user=config.user, limits=limits, now=now)
             _record_manifest(farm.storage, task_id, request, paths, summary, analysis, files, user=config.user)
     chunks = len(request.test_frames) or -(-len(request.frames) // request.chunk_size)
-    priority = 0 if request.test_frames else PRIORITIES[request.priority]
+    priority = 0 if request.test_frames else Priority(request.priority).order
     queue.notify(task_id, priority=priority, count=min(chunks, 16))
     return Submitted(task_id, warnings, summary, files)
 

@@ -12,14 +12,7 @@ from peewee import fn
 
 from rfarm.errors import NotFoundError, UsageError
 from rfarm.models import Frame, Task, User
-
-PRIORITIES = {"high": 0, "default": 1, "low": 2}
-PRIORITY_NAMES = {v: k for k, v in PRIORITIES.items()}
-TASK_STATES = ("queued", "rendering", "held", "paused", "done", "failed", "cancelled")
-FRAME_STATES = ("queued", "running", "done", "failed", "cancelled")
-TERMINAL = ("done", "failed", "cancelled")
-#: task states in which frames may be claimed
-CLAIMABLE = ("queued", "rendering")
+from rfarm.states import CLAIMABLE, FrameState, Priority, TaskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +80,9 @@ def list_tasks(*, user: str, all_users: bool = False, status: Iterable[str] = ()
         query = query.where(User.name == user)
     statuses = list(status)
     if statuses:
-        bad = [s for s in statuses if s not in TASK_STATES]
+        bad = [s for s in statuses if s not in set(TaskState)]
         if bad:
-            raise UsageError(f"unknown task status {bad[0]!r}: use one of {', '.join(TASK_STATES)}")
+            raise UsageError(f"unknown task status {bad[0]!r}: use one of {', '.join(TaskState)}")
         query = query.where(Task.status.in_(statuses))
     tasks = list(query.order_by(Task.id.desc()).limit(limit))
     counts = frame_counts([t.id for t in tasks])
@@ -112,7 +105,7 @@ def queued_count() -> int:
     return (
         Frame.select()
         .join(Task)
-        .where((Frame.status == "queued") & (Frame.is_released == True) & Task.status.in_(CLAIMABLE))  # noqa: E712
+        .where((Frame.status == FrameState.QUEUED) & (Frame.is_released == True) & Task.status.in_(CLAIMABLE))  # noqa: E712
         .count()
     )
 
@@ -140,11 +133,11 @@ def _info(task: Task, counts: dict[str, int], frames: list[Frame]) -> TaskInfo:
         name=task.name,
         scene=task.scene,
         renderer=task.renderer,
-        priority=PRIORITY_NAMES.get(task.priority, str(task.priority)),
+        priority=str(Priority.of_order(task.priority) or task.priority),
         frames_spec=task.frames_spec,
         created_at=iso(task.created_at) or "",
         finished_at=iso(task.finished_at),
-        counts={s: counts.get(s, 0) for s in FRAME_STATES},
+        counts={str(s): counts.get(s, 0) for s in FrameState},
         frames=[
             FrameInfo(
                 frame=f.number,

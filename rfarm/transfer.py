@@ -102,6 +102,7 @@ def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> 
     Returns:
         ``{"to_upload": [...], "exists": [...]}``, each in input order, each hash once.
     """
+    from rfarm.db import BATCH
     from rfarm.models import Asset
     from rfarm.scheduler import get_user
 
@@ -109,9 +110,9 @@ def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> 
     unique = list(dict.fromkeys(hashes))
     recorded: set[tuple[str, str]] = set()
     md5s = sorted({h.md5 for h in unique})
-    for start in range(0, len(md5s), 500):
+    for start in range(0, len(md5s), BATCH):
         query = Asset.select(Asset.hash, Asset.xxhash).where(
-            (Asset.user == owner) & Asset.hash.in_(md5s[start : start + 500])
+            (Asset.user == owner) & Asset.hash.in_(md5s[start : start + BATCH])
         )
         recorded.update((row.hash, row.xxhash) for row in query)
     candidates = {h: object_key(owner.unionid, h.md5, h.xxh64) for h in unique if (h.md5, h.xxh64) in recorded}
@@ -152,13 +153,14 @@ def _record_assets(user_id: int, unionid: str, hashes: Iterable[FileHash]) -> No
 
 def _touch_assets(user_id: int, hashes: Sequence[FileHash]) -> None:
     """Mark recorded objects as used now."""
+    from rfarm.db import BATCH
     from rfarm.models import Asset, database, utcnow
 
     md5s = sorted({h.md5 for h in hashes})
     with database.atomic():
-        for start in range(0, len(md5s), 500):
+        for start in range(0, len(md5s), BATCH):
             Asset.update(last_used=utcnow()).where(
-                (Asset.user == user_id) & Asset.hash.in_(md5s[start : start + 500])
+                (Asset.user == user_id) & Asset.hash.in_(md5s[start : start + BATCH])
             ).execute()
 
 

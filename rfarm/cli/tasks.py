@@ -9,10 +9,13 @@ import typer
 
 from rfarm.cli.options import AllOption, JsonOption, TaskArg, load
 from rfarm.cli.output import err_console, info, out_console, print_json
+from rfarm.states import TERMINAL, FrameState, TaskState
 
-STATUS_STYLE = {
-    "queued": "white", "running": "cyan", "rendering": "cyan", "held": "yellow", "paused": "yellow",
-    "done": "green", "failed": "red", "cancelled": "magenta",
+#: the colour of each task and frame state
+STATUS_STYLE: dict[str, str] = {
+    TaskState.QUEUED: "white", FrameState.RUNNING: "cyan", TaskState.RENDERING: "cyan",
+    TaskState.HELD: "yellow", TaskState.PAUSED: "yellow",
+    TaskState.DONE: "green", TaskState.FAILED: "red", TaskState.CANCELLED: "magenta",
 }
 
 
@@ -289,7 +292,7 @@ def logs(
                         sys.stdout.flush()
                         continue
                     one = taskinfo.task_info(task, user=config.user, is_admin=all_users)
-                    if all(f.status not in ("queued", "running") for f in one.frames if f.frame == number):
+                    if all(f.status in TERMINAL for f in one.frames if f.frame == number):
                         break
                     time.sleep(0.5)
         elif attempt:
@@ -359,7 +362,6 @@ def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-d
 
     from rfarm import taskinfo
 
-    ended = ("done", "failed", "cancelled")
     with Progress(
         TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
@@ -368,10 +370,10 @@ def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-d
         handle = bar.add_task("", total=len(one.frames), tid=task_id, state=one.status)
         while True:
             one = taskinfo.task_info(task_id, user=user)
-            done = sum(1 for f in one.frames if f.status in ended)
-            running = sum(f.progress / 100 for f in one.frames if f.status == "running")
+            done = sum(1 for f in one.frames if f.status in TERMINAL)
+            running = sum(f.progress / 100 for f in one.frames if f.status == FrameState.RUNNING)
             bar.update(handle, completed=done + running, state=one.status)
-            if one.status in ended:
+            if one.status in TERMINAL:
                 bar.update(handle, completed=done)
                 return one
             time.sleep(0.5)
