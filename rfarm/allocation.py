@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from rfarm.errors import UsageError
 from rfarm.models import Node, NodeFailure, Task
+from rfarm.renderers.base import major_version
 
 #: failed renders of one task on one node before the node is blocklisted for it
 BLOCKLIST_AFTER = 3
@@ -52,10 +53,6 @@ class Needs:
                    task.renderer, task.renderer_version or "")
 
 
-def major(version: str) -> str:
-    return version.split(".")[0].strip() if version else ""
-
-
 def fits(needs: Needs, caps: NodeCaps) -> bool:
     """Whether a node offering ``caps`` can render a task that ``needs``."""
     if needs.ram_gb > caps.ram_gb or needs.gpus > caps.gpus:
@@ -67,8 +64,8 @@ def fits(needs: Needs, caps: NodeCaps) -> bool:
     if caps.renderers is not None and needs.renderer:
         if needs.renderer not in caps.renderers:
             return False
-        have = major(caps.renderers[needs.renderer])
-        if needs.renderer_version and have and have != major(needs.renderer_version):
+        have = major_version(caps.renderers[needs.renderer])
+        if needs.renderer_version and have and have != major_version(needs.renderer_version):
             return False
     return True
 

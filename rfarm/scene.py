@@ -10,8 +10,6 @@ from rfarm.pathmap import PathMap
 if TYPE_CHECKING:
     from rfarm.analysis import AnalysisResult
 
-ANALYSABLE = (".ma", ".mb", ".blend")
-
 
 def analyse_for_farm(scene: str, *, project: str | None = None, backend: str = "auto") -> AnalysisResult:
     """Analyse ``scene`` with this machine's path-mapping rules."""
@@ -34,4 +32,7 @@ def scene_frames(result: AnalysisResult) -> list[int]:
 
 
 def is_analysable(scene: str) -> bool:
-    return Path(scene).suffix.lower() in ANALYSABLE
+    """Whether rfarm reads this kind of scene itself (the analysers' suffixes)."""
+    from rfarm.analysis import ANALYZERS
+
+    return Path(scene).suffix.lower() in ANALYZERS

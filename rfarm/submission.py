@@ -18,7 +18,7 @@ from rfarm.errors import UsageError
 from rfarm.frames import format_frames, parse_frame_list, parse_frames
 from rfarm.hashing import HashCache
 from rfarm.models import Asset, HardwareConfig, TaskAsset, database
-from rfarm.renderers import NAMES, renderer_for_scene
+from rfarm.renderers import NAMES, SCENE_SUFFIXES, major_version, renderer_for_scene
 from rfarm.states import Priority
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import manifest_key, object_key
@@ -107,7 +107,7 @@ def build_request(
         extra = {"width": info.width, "height": info.height}
     return scheduler.SubmitRequest(
         scene=str(path.resolve()),
-        renderer_version=_major(info.software_version) if info is not None else "",
+        renderer_version=major_version(info.software_version or "") if info is not None else "",
         renderer=renderer or renderer_for_scene(scene_in_archive or str(path)),
         frames=frame_list,
         test_frames=tests,
@@ -137,7 +137,7 @@ def _archive_scene(archive: Path, member: str | None) -> str:
 
     names = zip_names(archive)
     if member is None:
-        scenes = [n for n in names if Path(n).suffix.lower() in (".blend", ".ma", ".mb", ".uproject")]
+        scenes = [n for n in names if Path(n).suffix.lower() in SCENE_SUFFIXES]
         if len(scenes) != 1:
             raise UsageError(f"{archive.name} holds {len(scenes)} scene files: name one with --scene-in-zip")
         return scenes[0]
@@ -171,12 +171,6 @@ def parse_resolution(text: str) -> dict[str, int]:
     if not match or not int(match[1]) or not int(match[2]):
         raise UsageError(f"bad resolution {text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080")
     return {"width": int(match[1]), "height": int(match[2])}
-
-
-def _major(version: str | None) -> str:
-    """``2024`` of Maya's ``2024``/``2024ff07``; ``5`` of Blender's ``5.0``."""
-    match = re.match(r"\d+", version or "")
-    return match[0] if match else ""
 
 
 def missing_warnings(analysis: AnalysisResult) -> list[str]:

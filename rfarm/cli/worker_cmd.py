@@ -27,6 +27,7 @@ def worker(
 
     from rfarm.cli.options import load
     from rfarm.cli.output import err_console
+    from rfarm.db import redact
     from rfarm.worker import Worker
 
     logging.basicConfig(
@@ -42,7 +43,7 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
         if sig is not None:
             signal.signal(sig, lambda *_: node.stop())
-    err_console().print(f"worker {node.name}: rendering from {config.database}", soft_wrap=True)
+    err_console().print(f"worker {node.name}: rendering from {redact(config.database)}", soft_wrap=True)
     rendered = node.run()
     err_console().print(f"worker {node.name}: stopped after {rendered} renders")
     return 0

@@ -8,10 +8,27 @@ each log line to :meth:`Renderer.parse_line`.
 from __future__ import annotations
 
 import re
+import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from rfarm.config import Config
+
+_LEADING_NUMBER = re.compile(r"\d+")
+
+
+def major_version(version: str) -> str:
+    """The major version of any renderer's version string: its leading number.
+
+    ``2024`` of Maya's ``2024`` and ``2024ff07``, ``4`` of Blender's ``4.2.1``,
+    ``5`` of ``5.0``; "" when the version is unknown. A task's version and a
+    node's are compared by this, so a claim needs the same major version.
+    """
+    match = _LEADING_NUMBER.match(version.strip()) if version else None
+    return match[0] if match else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +91,36 @@ class Renderer(ABC):
     #: whether its log says when each frame starts; if not, a frame's output
     #: line is taken to mean the next frame has begun
     reports_frames: bool = False
+    #: the program looked for on the node's PATH when no executable is configured
+    program: str = ""
 
     def __init__(self, executable: str | None = None) -> None:
         self.executable = executable
+
+    @classmethod
+    @abstractmethod
+    def for_node(cls, config: Config) -> Renderer:
+        """This renderer as this node runs it, from the executable ``config`` names."""
+
+    def node_executable(self) -> str | None:
+        """The program this node runs: the configured one, else :attr:`program` on PATH; None when absent."""
+        return self.executable or shutil.which(self.program)
+
+    @property
+    def is_available(self) -> bool:
+        """Whether this node can run the renderer."""
+        return self.node_executable() is not None
+
+    def node_version(self) -> str:
+        """The version this node renders with, "" when unknown."""
+        return ""
+
+    def check_scene(self, scene: Path) -> None:
+        """Refuse (with :class:`~rfarm.errors.UsageError`) a readable scene this node cannot render.
+
+        Every scene is accepted by default; a renderer that can tell from the
+        file that its version cannot open it overrides this.
+        """
 
     @abstractmethod
     def build_command(self, job: RenderJob) -> list[str]:

@@ -8,9 +8,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rfarm.errors import UsageError
 from rfarm.renderers.base import Renderer, RenderEvent, RenderJob
+
+if TYPE_CHECKING:
+    from rfarm.config import Config
 
 SCRIPT = Path(__file__).with_name("blender_script.py")
 _RFARM = re.compile(r"^RFARM (FRAME|PROGRESS|OUTPUT|ERROR) (-?\d+) ?(.*)$")
@@ -23,23 +27,29 @@ class BlenderRenderer(Renderer):
     name = "blender"
     suffixes = (".blend",)
     reports_frames = True
+    program = "blender"
 
     def __init__(self, executable: str | None = None, *, python: str | None = None) -> None:
         super().__init__(executable)
         self.python = python
 
     @classmethod
-    def for_node(cls, executable: str | None = None) -> BlenderRenderer:
+    def for_node(cls, config: Config) -> BlenderRenderer:
         """The way this node renders Blender: the configured executable, else bpy, else PATH."""
-        if executable:
-            return cls(executable)
+        if config.blender_executable:
+            return cls(config.blender_executable)
         if importlib.util.find_spec("bpy") is not None:
             return cls(python=sys.executable)
-        return cls(shutil.which("blender"))
+        return cls(shutil.which(cls.program))
 
-    @property
-    def is_available(self) -> bool:
-        return bool(self.python or self.executable)
+    def node_executable(self) -> str | None:
+        """The configured or found ``blender``, else the Python with the bpy module."""
+        return self.executable or self.python
+
+    def node_version(self) -> str:
+        """``major.minor`` of :meth:`version`, "" when unknown."""
+        version = self.version()
+        return f"{version[0]}.{version[1]}" if version else ""
 
     def build_command(self, job: RenderJob) -> list[str]:
         payload = json.dumps(

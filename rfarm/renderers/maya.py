@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from rfarm.errors import UsageError
 from rfarm.renderers.base import Renderer, RenderEvent, RenderJob
+
+if TYPE_CHECKING:
+    from rfarm.config import Config
 
 #: Arnold log verbosity (0 errors, 1 warnings, 2 info): info prints ``% done``.
 _ARNOLD_VERBOSITY = "2"
@@ -38,6 +42,8 @@ _LICENSE_WARNING = re.compile(r"watermark|licen[cs]e|authoriz", re.IGNORECASE)
 _MAYA_ERROR = re.compile(r"^(?://\s*)?Error:\s*(?P<message>.*?)\s*(?://)?$")
 _MAYA_CRASH = re.compile(r"maya encountered a fatal error", re.IGNORECASE)
 _FRAME_IN_NAME = re.compile(r"(?P<sign>[._]-)?(?P<digits>\d+)\.[^./\\]+$")
+#: the Maya version in an install path (``.../Maya2024/bin/Render``)
+_VERSION_IN_PATH = re.compile(r"Maya(\d{4})")
 
 #: errors that make a render fail even when Maya exits 0
 _FATAL = re.compile(
@@ -63,10 +69,20 @@ class MayaRenderer(Renderer):
 
     name = "maya"
     suffixes = (".ma", ".mb")
+    program = "Render"
 
     def __init__(self, executable: str | None = None, *, platform: str = sys.platform) -> None:
         super().__init__(executable)
         self.is_windows = platform.startswith("win")
+
+    @classmethod
+    def for_node(cls, config: Config) -> MayaRenderer:
+        return cls(config.maya_executable or None)
+
+    def node_version(self) -> str:
+        """The Maya version in the path of the node's ``Render`` (``Maya2024``), "" when it names none."""
+        match = _VERSION_IN_PATH.search(self.node_executable() or "")
+        return match[1] if match else ""
 
     def build_command(self, job: RenderJob) -> list[str]:
         """``Render -r arnold -s S -e E -b B -rd DIR ... scene`` for the chunk.

@@ -19,9 +19,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rfarm.errors import UsageError
 from rfarm.renderers.base import Renderer, RenderEvent, RenderJob, find_frame_files
+
+if TYPE_CHECKING:
+    from rfarm.config import Config
 
 _PIPELINE = "LogMovieRenderPipeline"
 
@@ -32,6 +36,8 @@ _LOG_LINE = re.compile(
 _CUT_STARTED = re.compile(r"^\[\d+\] Initializing Camera Cut \[(?P<index>\d+)/(?P<count>\d+)\]")
 _CUT_FINISHED = re.compile(r"^\[\d+\] Finished processing Camera Cut \[(?P<index>\d+)/(?P<count>\d+)\]")
 _CRASH = re.compile(r"Critical error|Fatal error|Unhandled Exception|Assertion failed")
+#: the engine version in an install path (``.../UE_5.3/Engine/Binaries/...``)
+_VERSION_IN_PATH = re.compile(r"UE_(\d+\.\d+)")
 
 
 class UnrealRenderer(Renderer):
@@ -52,10 +58,20 @@ class UnrealRenderer(Renderer):
 
     name = "unreal"
     suffixes = (".uproject",)
+    program = "UnrealEditor-Cmd"
 
     def __init__(self, executable: str | None = None, *, platform: str = sys.platform) -> None:
         super().__init__(executable)
         self.is_windows = platform.startswith("win")
+
+    @classmethod
+    def for_node(cls, config: Config) -> UnrealRenderer:
+        return cls(config.unreal_executable or None)
+
+    def node_version(self) -> str:
+        """The engine version in the path of the node's editor (``UE_5.3``), "" when it names none."""
+        match = _VERSION_IN_PATH.search(self.node_executable() or "")
+        return match[1] if match else ""
 
     def build_command(self, job: RenderJob) -> list[str]:
         """``UnrealEditor-Cmd Project.uproject [Map] -game [-LevelSequence=] -MoviePipelineConfig= ...``.
