@@ -32,7 +32,7 @@ from rfarm.nodecache import NodeCache, link_file
 from rfarm.pathmap import is_windows_path
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import manifest_key
-from rfarm.transfer import Progress, ProgressCallback
+from rfarm.progress import Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,12 +33,13 @@ from rfarm.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
 from rfarm.frames import chunk_frames
 from rfarm.models import Event, Frame, NodeFailure, Task, User, database, utcnow
+from rfarm.request import SubmitRequest
+from rfarm.users import get_user
 from rfarm.taskinfo import (
     CLAIMABLE,
     PRIORITIES,
     TERMINAL,
     frame_counts,
-    owned_task,
 )
 
 TRANSITIONS: dict[str, set[str]] = {
@@ -50,33 +51,6 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 _BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitRequest:
-    """What a new task renders and how; built by :mod:`rfarm.submission`."""
-
-    scene: str
-    renderer: str
-    frames: Sequence[int]
-    test_frames: Sequence[int] = ()
-    priority: str = "default"
-    chunk_size: int = 1
-    timeout_s: int | None = None
-    ram_gb: float = 0
-    gpus: int = 0
-    gpu_memory_gb: float = 0
-    tags: Sequence[str] = ()
-    renderer_version: str = ""
-    no_progress_timeout_s: int | None = None
-    camera: str | None = None
-    layers: Sequence[str] = ()
-    output_dir: str | None = None
-    stop_after_test: bool = False
-    hold_after_test: bool = False
-    name: str = ""
-    frames_spec: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,32 +89,12 @@ class Claim:
     frames: tuple[ClaimedFrame, ...]
 
 
-# -- users ------------------------------------------------------------------
-
-
-def get_user(name: str) -> User:
-    """The user called ``name``, created on first use."""
-    user = User.get_or_none(User.name == name)
-    if user is None:
-        with database.atomic():
-            User.insert(name=name, unionid=uuid.uuid4().hex).on_conflict_ignore().execute()
-        user = User.get(User.name == name)
-    return user
-
-
 # -- submit -----------------------------------------------------------------
 
 
 def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now: datetime | None = None) -> int:
     """Record a task and its frames in one transaction; returns the task id."""
-    if request.priority not in PRIORITIES:
-        raise UsageError(f"unknown priority {request.priority!r}: use high, default or low")
-    if not request.frames:
-        raise UsageError("the task has no frames to render")
     tests = list(dict.fromkeys(request.test_frames))
-    outside = sorted(set(tests) - set(request.frames))
-    if outside:
-        raise UsageError(f"test frame {outside[0]} is not in the frame range {request.frames_spec or ''}".rstrip())
     now = now or db_now()
     owner = get_user(user)
     priority = PRIORITIES[request.priority]
@@ -491,11 +445,11 @@ def _refresh_task(task_id: int, now: datetime) -> None:
 # -- control ----------------------------------------------------------------
 
 
-def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> int:
+def cancel_task(task_id: int, *, actor: str, now: datetime | None = None) -> int:
     """Cancel every frame not yet finished; running renders see their lease gone."""
     now = now or db_now()
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         if task.status in ("done", "failed", "cancelled"):
             raise UsageError(f"task {task.id} is already {task.status}")
         n = (
@@ -504,38 +458,38 @@ def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
             .execute()
         )
         Task.update(status="cancelled", finished_at=now).where(Task.id == task.id).execute()
-        _event(task.id, None, "cancelled", f"by {user}", now=now)
+        _event(task.id, None, "cancelled", f"by {actor}", now=now)
     return int(n)
 
 
-def pause_task(task_id: int | str, *, user: str, is_admin: bool = False) -> None:
+def pause_task(task_id: int, *, actor: str) -> None:
     """Stop dispatching the task's frames; frames already rendering finish."""
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         if task.status not in CLAIMABLE + ("held",):
             raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
         Task.update(status="paused").where(Task.id == task.id).execute()
-        _event(task.id, None, "paused", f"by {user}")
+        _event(task.id, None, "paused", f"by {actor}")
 
 
-def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
+def resume_task(task_id: int, *, actor: str, now: datetime | None = None) -> None:
     """Let a paused or held task's frames be claimed again."""
     now = now or db_now()
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         if task.status not in ("paused", "held"):
             raise UsageError(f"task {task.id} is {task.status}, not paused or held")
         Task.update(status="queued").where(Task.id == task.id).execute()
-        _event(task.id, None, "resumed", f"by {user}", now=now)
+        _event(task.id, None, "resumed", f"by {actor}", now=now)
         _refresh_task(task.id, now)
 
 
-def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_admin: bool = False, now: datetime | None = None) -> int:
+def retry_task(task_id: int, *, actor: str, failed_only: bool = False, now: datetime | None = None) -> int:
     """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
     now = now or db_now()
     states = ("failed",) if failed_only else ("failed", "cancelled")
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         n = (
             Frame.update(
                 status="queued", failures=0, lost_leases=0, error=None, finished_at=None,
@@ -547,7 +501,7 @@ def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_a
         if n == 0:
             raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
         Task.update(status="queued", finished_at=None).where(Task.id == task.id).execute()
-        _event(task.id, None, "retried", f"{n} frames by {user}", now=now)
+        _event(task.id, None, "retried", f"{n} frames by {actor}", now=now)
         _refresh_task(task.id, now)
     return int(n)
 
