@@ -29,7 +29,6 @@ from rfarm.errors import Cancelled, RfarmError, StateError
 from rfarm.farm import open_farm
 from rfarm.hardware import Hardware, detect_hardware
 from rfarm.models import database
-from rfarm.pathmap import PathMap
 from rfarm.preparation import NodeFiles
 from rfarm.process import RenderProcess
 from rfarm.queue import Queue
@@ -93,7 +92,7 @@ class Worker:
         self.tags = tuple(tags)
         self.queue = queue or open_farm(config).queue
         self.hardware = hardware or detect_hardware(config.workspace)
-        self.paths = PathMap.from_config(config.extra, os.environ)
+        self.paths = config.path_map
         self.lease_s = int(config.lease_seconds)
         self.renew_s = max(1.0, self.lease_s / 4)
         self.stopping = threading.Event()
