@@ -1,7 +1,7 @@
 """Settings: defaults, then ``rfarm.toml``, then ``RFARM_*`` environment variables.
 
 ``load_config()`` is the only place that reads the config file and the
-environment. Every key of :data:`KEYS` can be overridden by ``RFARM_<KEY>``;
+environment (``OSS_*`` credentials and ``RFARM_PATH_MAP`` included). Every key of :data:`KEYS` can be overridden by ``RFARM_<KEY>``;
 ``RFARM_CONFIG`` names the file and ``RFARM_HOME`` the folder that holds all
 state (database, queue, storage, workspaces, logs).
 """
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from rfarm.errors import ConfigError
+from rfarm.pathmap import PathMap
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,38 +92,59 @@ def coerce(key: Key, value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """The effective settings; ``sources`` says where each came from."""
+    """The effective settings, each with its type; ``sources`` says where each came from."""
 
-    values: Mapping[str, Any]
+    home: str
+    database_url: str
+    queue_url: str
+    queue_secret: str
+    storage_url: str
+    workspace_dir: str
+    user: str
+    admins: list[str]
+    lease_seconds: int
+    max_attempts: int
+    max_lost_leases: int
+    blender_executable: str
+    maya_executable: str
+    unreal_executable: str
+    oss_access_key_id: str
+    oss_access_key_secret: str
+    oss_session_token: str
+    cache_max_gb: float
+    workspace_keep_hours: float
+    min_free_gb: float
     sources: Mapping[str, str]
     path: Path
+    #: ``[[path_map]]`` rules (or ``RFARM_PATH_MAP``), parsed once
+    path_map: PathMap = field(default_factory=PathMap)
+    #: tables and keys of the file rfarm does not know (kept, not used)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def values(self) -> dict[str, Any]:
+        """Every key of :data:`KEYS` with its effective value."""
+        return {name: getattr(self, name) for name in KEYS}
 
     @property
     def home_dir(self) -> Path:
-        return Path(self.values["home"])
+        return Path(self.home)
 
     @property
     def database(self) -> str:
-        return self.values["database_url"] or "sqlite:///" + (self.home_dir / "rfarm.db").as_posix()
+        return self.database_url or "sqlite:///" + (self.home_dir / "rfarm.db").as_posix()
 
     @property
     def queue(self) -> str:
-        return self.values["queue_url"] or "sqlite:///" + (self.home_dir / "queue.db").as_posix()
+        return self.queue_url or "sqlite:///" + (self.home_dir / "queue.db").as_posix()
 
     @property
     def storage(self) -> str:
-        return self.values["storage_url"] or (self.home_dir / "storage").as_uri()
+        return self.storage_url or (self.home_dir / "storage").as_uri()
 
     @property
     def workspace(self) -> Path:
-        return Path(self.values["workspace_dir"] or self.home_dir / "workspaces")
+        return Path(self.workspace_dir or self.home_dir / "workspaces")
 
     @property
     def logs_dir(self) -> Path:
@@ -130,13 +152,18 @@ class Config:
 
     @property
     def is_admin(self) -> bool:
-        return self.values["user"] in self.values["admins"]
+        return self.user in self.admins
 
     def with_user(self, user: str | None) -> Config:
         """A copy acting as ``user`` (the ``--user`` flag)."""
         if not user:
             return self
-        return Config({**self.values, "user": user}, {**self.sources, "user": "flag"}, self.path, self.extra)
+        return replace(self, user=user, sources={**self.sources, "user": "flag"})
+
+
+#: where OSS credentials come from when no ``RFARM_OSS_*`` variable or file key sets them
+_OSS_ENV = {"oss_access_key_id": "OSS_ACCESS_KEY_ID", "oss_access_key_secret": "OSS_ACCESS_KEY_SECRET",
+            "oss_session_token": "OSS_SESSION_TOKEN"}
 
 
 def default_home() -> Path:
@@ -180,6 +207,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             values[name], sources[name] = coerce(key, env[env_name]), f"env {env_name}"
         elif name in data:
             values[name], sources[name] = coerce(key, data[name]), f"file {path}"
+        elif env.get(_OSS_ENV.get(name, ""), ""):
+            values[name], sources[name] = env[_OSS_ENV[name]], f"env {_OSS_ENV[name]}"
         else:
             values[name], sources[name] = key.default, "default"
     if not values["home"]:
@@ -189,8 +218,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         values["user"], sources["user"] = login_name(), "default (OS login)"
     if values["lease_seconds"] < 2:
         raise ConfigError("lease_seconds must be at least 2")
-    extra = {k: v for k, v in data.items() if k not in KEYS}
-    return Config(values, sources, path, extra)
+    if env.get("RFARM_PATH_MAP"):
+        path_map = PathMap.parse(env["RFARM_PATH_MAP"], source="RFARM_PATH_MAP")
+    else:
+        path_map = PathMap.parse(data.get("path_map", []))
+    extra = {k: v for k, v in data.items() if k not in KEYS and k != "path_map"}
+    return Config(**values, sources=sources, path=path, path_map=path_map, extra=extra)
 
 
 def login_name() -> str:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
-from rfarm.errors import ConfigError, ServiceError
+from rfarm.errors import ConfigError, ServiceError, first_line
 from rfarm.models import MODELS, SchemaInfo, database, utcnow
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,6 @@ def redact(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 assert sqlite3.sqlite_version_info >= (3, 35), "rfarm needs SQLite 3.35 or newer"

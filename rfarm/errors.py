@@ -44,3 +44,9 @@ class StateError(RfarmError):
 
 class Cancelled(RfarmError):
     """The user interrupted the operation."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -6,7 +6,8 @@ import os
 import platform
 import shutil
 import socket
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class Hardware:
     def gpu_memory_gb(self) -> float:
         """The smallest GPU's memory: what every GPU of this node can promise."""
         return min((g.memory_gb for g in self.gpus), default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def detect_gpus() -> list[Gpu]:

@@ -14,22 +14,20 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import xxhash
 
-from rfarm.errors import Cancelled, ConfigError, NotFoundError, UsageError
+from rfarm.errors import ConfigError, NotFoundError, UsageError
+from rfarm.progress import Progress, ProgressCallback, report
 
 BLOCK_SIZE = 1 << 20
 """Bytes read per call; large enough that digesting dominates system calls."""
-
-HashProgress = Callable[[int, int, int], bool | None]
-"""``on_progress(done_files, total_files, bytes_done)``, called from the calling
-thread after each file. Returning ``False`` (not ``None``) cancels."""
 
 _CACHE_BATCH = 1000
 _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
@@ -67,6 +65,10 @@ class FileHash:
         if _DECIMAL.fullmatch(expected) and int(expected) < 1 << 64:
             return int(self.xxh64) == int(expected)
         raise UsageError(f"{expected!r} is neither an MD5 hex digest nor an xxHash64 decimal string.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """``size``, ``hash`` (MD5) and ``xxhash``, as ``rfarm hash --json`` prints them."""
+        return {"size": self.size, "hash": self.md5, "xxhash": self.xxh64}
 
 
 def _buffer() -> tuple[bytearray, memoryview]:
@@ -209,7 +211,7 @@ def hash_files(
     *,
     threads: int | None = None,
     cache: HashCache | None = None,
-    on_progress: HashProgress | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> dict[Path, FileHash]:
     """Hash many files in parallel threads.
 
@@ -218,8 +220,8 @@ def hash_files(
         threads: Worker threads; defaults to the number of CPUs.
         cache: Where to look up and store hashes; a hit costs a ``stat``, not a read.
             A file that changes while it is read is hashed but not cached.
-        on_progress: Called as ``on_progress(done_files, total_files, bytes_done)``
-            from the calling thread after each file; returning ``False`` cancels.
+        on_progress: Told of the ``hash`` stage from the calling thread after each
+            file; returning ``False`` cancels.
 
     Returns:
         Each path (as given, duplicates once) mapped to its hash, in input order.
@@ -230,6 +232,7 @@ def hash_files(
         Cancelled: ``on_progress`` returned ``False``.
     """
     files = list(dict.fromkeys(Path(p) for p in paths))
+    bytes_total = sum(_size(p) for p in files) if on_progress is not None else 0
     found: dict[Path, FileHash] = {}
     to_cache: list[tuple[Path | str, FileHash, int]] = []
     bytes_done = 0
@@ -246,8 +249,7 @@ def hash_files(
                     cache.put_many(to_cache)
                     to_cache.clear()
                 bytes_done += file_hash.size
-                if on_progress is not None and on_progress(len(found), len(files), bytes_done) is False:
-                    raise Cancelled(f"Hashing cancelled after {len(found)} of {len(files)} files.")
+                report(on_progress, Progress("hash", len(found), len(files), bytes_done, bytes_total), "Hashing")
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
@@ -255,6 +257,13 @@ def hash_files(
             if cache is not None and to_cache:
                 cache.put_many(to_cache)
     return {p: found[p] for p in files}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported by the hashing itself
+        return 0
 
 
 def walk_files(paths: Iterable[Path | str]) -> list[Path]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rfarm.errors import IntegrityError
 from rfarm.hashing import FileHash
+from rfarm.storage.keys import object_key
 
 if TYPE_CHECKING:
     from rfarm.analysis import AnalysisResult
@@ -69,6 +70,13 @@ class Manifest:
     @property
     def scene_entry(self) -> ManifestEntry:
         return next(e for e in self.files if e.is_scene)
+
+    def for_task(self, task_id: int, unionid: str) -> Manifest:
+        """This manifest as the farm records it: stamped with the task id, each file named by
+        its key in the store of the user whose ``unionid`` is given (the farm, not the
+        submitting machine, decides where a user's objects live)."""
+        files = tuple(replace(e, key=object_key(unionid, e.hash, e.xxhash)) for e in self.files)
+        return replace(self, task_id=task_id, files=files)
 
     def encode(self) -> bytes:
         """The manifest as UTF-8 JSON."""

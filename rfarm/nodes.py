@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 from datetime import datetime, timedelta
 
 from rfarm import __version__
@@ -34,6 +35,9 @@ class NodeInfo:
     cpu_percent: float
     ram_used_gb: float
     running_frames: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def register_node(name: str, hardware: Hardware, *, tags: list[str], renderers: dict[str, str]) -> Node:

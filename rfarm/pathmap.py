@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,14 +50,13 @@ class PathMap:
         self.rules = [PathRule(normalize_windows(r.windows).rstrip("/"), r.posix.rstrip("/")) for r in rules]
 
     @classmethod
-    def from_config(cls, extra: Mapping[str, Any], env: Mapping[str, str] | None = None) -> PathMap:
-        """Rules from the config's ``path_map`` tables, or ``RFARM_PATH_MAP`` (a JSON list) when set."""
-        raw: Any = extra.get("path_map", [])
-        if env and env.get("RFARM_PATH_MAP"):
+    def parse(cls, raw: Any, *, source: str = "path_map") -> PathMap:
+        """Rules from ``[[path_map]]`` tables (a list of ``{"windows", "posix"}``), or a JSON text of one."""
+        if isinstance(raw, str):
             try:
-                raw = json.loads(env["RFARM_PATH_MAP"])
+                raw = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"RFARM_PATH_MAP is not JSON: {exc}") from exc
+                raise ConfigError(f"{source} is not JSON: {exc}") from exc
         if not isinstance(raw, list) or not all(isinstance(r, dict) and {"windows", "posix"} <= r.keys() for r in raw):
             raise ConfigError('path_map must be a list of tables with "windows" and "posix" keys')
         return cls(PathRule(str(r["windows"]), str(r["posix"])) for r in raw)

@@ -34,7 +34,7 @@ from rfarm.pathmap import is_windows_path
 from rfarm.states import TERMINAL
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import manifest_key
-from rfarm.transfer import Progress, ProgressCallback
+from rfarm.progress import Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from rfarm.db import first_line, redact, sqlite_path
-from rfarm.errors import ConfigError, ServiceError
+from rfarm.db import redact, sqlite_path
+from rfarm.errors import ConfigError, ServiceError, first_line
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rfarm.pathmap import PathMap
 
 if TYPE_CHECKING:
     from rfarm.analysis import AnalysisResult
@@ -16,7 +15,7 @@ def analyse_for_farm(scene: str, *, project: str | None = None, backend: str = "
     from rfarm.analysis import analyze_scene
     from rfarm.config import load_config
 
-    rules = PathMap.from_config(load_config().extra, os.environ).rules
+    rules = load_config().path_map.rules
     pairs = [(r.posix, r.windows) if os.name == "nt" else (r.windows, r.posix) for r in rules]
     return analyze_scene(scene, project=project, backend=backend, path_map=pairs)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,34 +47,9 @@ from rfarm.states import (
     TaskState,
     check_move,
 )
-from rfarm.taskinfo import frame_counts, owned_task
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitRequest:
-    """What a new task renders and how; built by :mod:`rfarm.submission`."""
-
-    scene: str
-    renderer: str
-    frames: Sequence[int]
-    test_frames: Sequence[int] = ()
-    priority: str = "default"
-    chunk_size: int = 1
-    timeout_s: int | None = None
-    ram_gb: float = 0
-    gpus: int = 0
-    gpu_memory_gb: float = 0
-    tags: Sequence[str] = ()
-    renderer_version: str = ""
-    no_progress_timeout_s: int | None = None
-    camera: str | None = None
-    layers: Sequence[str] = ()
-    output_dir: str | None = None
-    stop_after_test: bool = False
-    hold_after_test: bool = False
-    name: str = ""
-    frames_spec: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
+from rfarm.request import SubmitRequest
+from rfarm.taskinfo import frame_counts
+from rfarm.users import get_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,31 +88,13 @@ class Claim:
     frames: tuple[ClaimedFrame, ...]
 
 
-# -- users ------------------------------------------------------------------
-
-
-def get_user(name: str) -> User:
-    """The user called ``name``, created on first use."""
-    user = User.get_or_none(User.name == name)
-    if user is None:
-        with database.atomic():
-            User.insert(name=name, unionid=uuid.uuid4().hex).on_conflict_ignore().execute()
-        user = User.get(User.name == name)
-    return user
-
-
 # -- submit -----------------------------------------------------------------
 
 
 def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now: datetime | None = None) -> int:
     """Record a task and its frames in one transaction; returns the task id."""
     priority = Priority.named(request.priority).order
-    if not request.frames:
-        raise UsageError("the task has no frames to render")
     tests = list(dict.fromkeys(request.test_frames))
-    outside = sorted(set(tests) - set(request.frames))
-    if outside:
-        raise UsageError(f"test frame {outside[0]} is not in the frame range {request.frames_spec or ''}".rstrip())
     now = now or db_now()
     owner = get_user(user)
     test_set = set(tests)
@@ -494,11 +451,11 @@ def _refresh_task(task_id: int, now: datetime) -> None:
 # -- control ----------------------------------------------------------------
 
 
-def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> int:
+def cancel_task(task_id: int, *, actor: str, now: datetime | None = None) -> int:
     """Cancel every frame not yet finished; running renders see their lease gone."""
     now = now or db_now()
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         if task.status in TERMINAL:
             raise UsageError(f"task {task.id} is already {task.status}")
         n = _move_frames(
@@ -506,39 +463,39 @@ def cancel_task(task_id: int | str, *, user: str, is_admin: bool = False, now: d
             lease_token=None, lease_until=None, finished_at=now, error="cancelled",
         )
         _move_task(task.id, frm=task.status, to=TaskState.CANCELLED, finished_at=now)
-        _event(task.id, None, EventKind.CANCELLED, f"by {user}", now=now)
+        _event(task.id, None, EventKind.CANCELLED, f"by {actor}", now=now)
     return n
 
 
-def pause_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
+def pause_task(task_id: int, *, actor: str, now: datetime | None = None) -> None:
     """Stop dispatching the task's frames; frames already rendering finish."""
     now = now or db_now()
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         if task.status not in PAUSABLE:
             raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
         _move_task(task.id, frm=task.status, to=TaskState.PAUSED)
-        _event(task.id, None, EventKind.PAUSED, f"by {user}", now=now)
+        _event(task.id, None, EventKind.PAUSED, f"by {actor}", now=now)
 
 
-def resume_task(task_id: int | str, *, user: str, is_admin: bool = False, now: datetime | None = None) -> None:
+def resume_task(task_id: int, *, actor: str, now: datetime | None = None) -> None:
     """Let a paused or held task's frames be claimed again."""
     now = now or db_now()
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         if task.status not in (TaskState.PAUSED, TaskState.HELD):
             raise UsageError(f"task {task.id} is {task.status}, not paused or held")
         _move_task(task.id, frm=task.status, to=TaskState.QUEUED)
-        _event(task.id, None, EventKind.RESUMED, f"by {user}", now=now)
+        _event(task.id, None, EventKind.RESUMED, f"by {actor}", now=now)
         _refresh_task(task.id, now)
 
 
-def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_admin: bool = False, now: datetime | None = None) -> int:
+def retry_task(task_id: int, *, actor: str, failed_only: bool = False, now: datetime | None = None) -> int:
     """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
     now = now or db_now()
     states = (FrameState.FAILED,) if failed_only else (FrameState.FAILED, FrameState.CANCELLED)
     with database.atomic():
-        task = owned_task(task_id, user, is_admin=is_admin)
+        task = Task.get_by_id(task_id)
         n = _move_frames(
             Frame.task == task.id, frm=states, to=FrameState.QUEUED,
             failures=0, lost_leases=0, error=None, finished_at=None,
@@ -547,7 +504,7 @@ def retry_task(task_id: int | str, *, user: str, failed_only: bool = False, is_a
         if n == 0:
             raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
         _move_task(task.id, frm=task.status, to=TaskState.QUEUED, finished_at=None)
-        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {user}", now=now)
+        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {actor}", now=now)
         _refresh_task(task.id, now)
     return n
 

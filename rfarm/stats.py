@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 from datetime import datetime, timedelta
 
 from rfarm.db import db_now
@@ -34,6 +35,9 @@ class FarmStats:
     upload_mb_s: float | None
     download_mb_s: float | None
     nodes: list[NodeStats] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> FarmStats:

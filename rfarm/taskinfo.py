@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from peewee import fn
 
@@ -28,6 +29,13 @@ class FrameInfo:
     outputs: list[str]
     progress: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frame": self.frame, "status": self.status, "attempts": self.attempts, "is_test": self.is_test,
+            "worker": self.worker, "error": self.error, "started_at": self.started_at,
+            "finished_at": self.finished_at, "outputs": list(self.outputs), "progress": self.progress,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TaskInfo:
@@ -44,6 +52,22 @@ class TaskInfo:
     counts: dict[str, int]
     frames: list[FrameInfo] = field(default_factory=list)
 
+    def to_dict(self, *, with_frames: bool = True) -> dict[str, Any]:
+        """The ``rfarm status --json`` document (without ``frames`` for task lists)."""
+        doc: dict[str, Any] = {
+            "task_id": self.task_id, "status": self.status, "user": self.user, "name": self.name,
+            "scene": self.scene, "renderer": self.renderer, "priority": self.priority,
+            "frames_spec": self.frames_spec, "created_at": self.created_at, "finished_at": self.finished_at,
+            "counts": dict(self.counts),
+        }
+        if with_frames:
+            doc["frames"] = [f.to_dict() for f in self.frames]
+        return doc
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL
+
 
 def iso(value: datetime | None) -> str | None:
     """A stored naive-UTC datetime as ISO 8601 with microseconds and ``+00:00``."""
@@ -52,31 +76,34 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") + "+00:00"
 
 
-def owned_task(task_id: int | str, user: str, *, is_admin: bool = False) -> Task:
-    """The task, if ``user`` may see it (admins see all); else NotFoundError."""
+def find_task(task_id: int | str, *, owner: str | None = None) -> Task:
+    """The task, or NotFoundError; with ``owner``, only if that user submitted it.
+
+    Another user's task is answered exactly as one that does not exist.
+    """
     try:
         tid = int(task_id)
     except (TypeError, ValueError):
         raise NotFoundError(f"no task {task_id!r}: task ids are numbers") from None
     query = Task.select(Task, User).join(User).where(Task.id == tid)
-    if not is_admin:
-        query = query.where(User.name == user)
+    if owner is not None:
+        query = query.where(User.name == owner)
     task = query.first()
     if task is None:
-        raise NotFoundError(f"no task {tid} for user {user!r}")
+        raise NotFoundError(f"no task {tid}" + (f" for user {owner!r}" if owner is not None else ""))
     return task
 
 
-def task_info(task_id: int | str, *, user: str, is_admin: bool = False, with_frames: bool = True) -> TaskInfo:
-    task = owned_task(task_id, user, is_admin=is_admin)
+def task_info(task: Task, *, with_frames: bool = True) -> TaskInfo:
     frames = list(Frame.select().where(Frame.task == task.id).order_by(Frame.is_test.desc(), Frame.number)) if with_frames else []
     counts = frame_counts([task.id]).get(task.id, {})
     return _info(task, counts, frames)
 
 
-def list_tasks(*, user: str, all_users: bool = False, status: Iterable[str] = (), limit: int = 200) -> list[TaskInfo]:
+def list_tasks(*, user: str | None, status: Iterable[str] = (), limit: int = 200) -> list[TaskInfo]:
+    """The newest tasks, of ``user`` (or of everyone when None), optionally in some states."""
     query = Task.select(Task, User).join(User)
-    if not all_users:
+    if user is not None:
         query = query.where(User.name == user)
     statuses = list(status)
     if statuses:
@@ -89,15 +116,23 @@ def list_tasks(*, user: str, all_users: bool = False, status: Iterable[str] = ()
     return [_info(t, counts.get(t.id, {}), []) for t in tasks]
 
 
-def frame_log(task_id: int | str, number: int | None, *, user: str, is_admin: bool = False) -> list[tuple[int, int, str | None]]:
-    """``(frame, latest attempt, local log path)`` for the task's frames (or one frame)."""
-    task = owned_task(task_id, user, is_admin=is_admin)
+@dataclass(frozen=True, slots=True)
+class FrameLog:
+    """Where a frame's latest log is: a file on this machine, or (``path`` None) only in storage."""
+
+    frame: int
+    attempt: int
+    path: str | None
+
+
+def frame_logs(task: Task, number: int | None) -> list[FrameLog]:
+    """The latest log of each of the task's frames (or of one frame)."""
     query = Frame.select(Frame.number, Frame.attempts, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
     if number is not None:
         query = query.where(Frame.number == number)
         if not query.exists():
             raise NotFoundError(f"task {task.id} has no frame {number}")
-    return [(f.number, f.attempts, f.log_path) for f in query]
+    return [FrameLog(f.number, f.attempts, f.log_path) for f in query]
 
 
 def queued_count() -> int:

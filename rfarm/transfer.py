@@ -1,4 +1,5 @@
-"""Moving files to and from storage: dedup upload, verified fetch, task results.
+"""The farm's side of moving files: what a user's store holds, storing and recording objects,
+verified fetches, task results. The submitting side is :mod:`rfarm.upload` and :mod:`rfarm.download`.
 
 Uploads are content-addressed (:func:`rfarm.storage.keys.object_key`) and
 recorded in the ``Asset`` table. The table says which objects a user has sent
@@ -13,13 +14,12 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from rfarm.errors import Cancelled, IntegrityError, NotFoundError, StorageError
-from rfarm.hashing import FileHash, HashCache, hash_file, hash_files, walk_files
+from rfarm.errors import IntegrityError, NotFoundError, StorageError
+from rfarm.hashing import FileHash, hash_file, hash_files
 from rfarm.storage.base import Storage
 from rfarm.storage.keys import (
     object_key,
@@ -30,43 +30,7 @@ from rfarm.storage.keys import (
 
 log = logging.getLogger(__name__)
 
-UPLOAD_THREADS = 8
 LIST_PAGE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where a transfer stands: ``stage`` is ``hash``, ``upload``, ``download`` or ``fetch``."""
-
-    stage: str
-    done: int
-    total: int
-    bytes_done: int
-    bytes_total: int
-
-
-ProgressCallback = Callable[[Progress], bool | None]
-"""Called from the calling thread; returning ``False`` (not ``None``) cancels."""
-
-
-@dataclass(frozen=True, slots=True)
-class UploadedFile:
-    path: str
-    hash: str
-    xxhash: str
-    size: int
-    uploaded: bool
-
-
-@dataclass(frozen=True, slots=True)
-class UploadSummary:
-    """What :func:`upload_with_dedup` sent and skipped; ``files`` in input order."""
-
-    uploaded: int
-    skipped: int
-    bytes_uploaded: int
-    bytes_skipped: int
-    files: tuple[UploadedFile, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +43,12 @@ class ResultFile:
     xxhash: str
     size: int
 
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "key": self.key, "hash": self.hash, "xxhash": self.xxhash, "size": self.size}
 
-@dataclass(frozen=True, slots=True)
-class DownloadSummary:
-    files: int
-    bytes: int
-    refetched: int
-    dest: str
-
-
-def _report(on_progress: ProgressCallback | None, progress: Progress, what: str) -> None:
-    if on_progress is not None and on_progress(progress) is False:
-        raise Cancelled(f"{what} cancelled after {progress.done} of {progress.total} files.")
+    @property
+    def file_hash(self) -> FileHash:
+        return FileHash(self.hash, self.xxhash, self.size)
 
 
 def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> dict[str, list[FileHash]]:
@@ -104,7 +62,7 @@ def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> 
     """
     from rfarm.db import BATCH
     from rfarm.models import Asset
-    from rfarm.scheduler import get_user
+    from rfarm.users import get_user
 
     owner = get_user(user)
     unique = list(dict.fromkeys(hashes))
@@ -164,95 +122,21 @@ def _touch_assets(user_id: int, hashes: Sequence[FileHash]) -> None:
             ).execute()
 
 
-def upload_with_dedup(
-    paths: Iterable[Path | str],
-    storage: Storage,
-    *,
-    user: str,
-    cache: HashCache | None = None,
-    on_progress: ProgressCallback | None = None,
-    force: bool = False,
-    threads: int = UPLOAD_THREADS,
-) -> UploadSummary:
-    """Hash files (directories walked) and send the ones ``user``'s store does not hold.
+def store_object(storage: Storage, user: str, path: Path, file_hash: FileHash) -> None:
+    """Put one file in ``user``'s store under its content address and record it at once,
+    so an upload interrupted later keeps what it finished."""
+    from rfarm.users import get_user
 
-    Args:
-        cache: Hash cache; unchanged files are then not read again.
-        on_progress: Reports the ``hash`` stage, then the ``upload`` stage.
-        force: Send every file, even those the store holds.
-
-    Raises:
-        NotFoundError: a path does not exist.
-        StorageError: the store failed; files sent before it are recorded.
-        Cancelled: ``on_progress`` returned ``False``.
-    """
-    from rfarm.scheduler import get_user
-
-    files = walk_files(paths)
-    sizes = [f.stat().st_size for f in files]
-    bytes_total = sum(sizes)
-
-    def hashed(done: int, total: int, bytes_done: int) -> bool | None:
-        return None if on_progress is None else on_progress(Progress("hash", done, total, bytes_done, bytes_total))
-
-    hashes = hash_files(files, cache=cache, on_progress=hashed if on_progress else None)
     owner = get_user(user)
-    first_path: dict[FileHash, Path] = {}
-    for path, file_hash in hashes.items():
-        first_path.setdefault(file_hash, path)
-    if force:
-        to_send, held = list(first_path), []
-    else:
-        answer = check_hashes(user, first_path, storage=storage)
-        to_send, held = answer["to_upload"], answer["exists"]
-    sent = _send(storage, to_send, first_path, owner.unionid, owner.id, threads, on_progress)
-    _touch_assets(owner.id, held)
-    results = tuple(
-        UploadedFile(str(path), h.md5, h.xxh64, h.size, h in sent and first_path[h] == path)
-        for path, h in hashes.items()
-    )
-    up = [f for f in results if f.uploaded]
-    return UploadSummary(
-        uploaded=len(up),
-        skipped=len(results) - len(up),
-        bytes_uploaded=sum(f.size for f in up),
-        bytes_skipped=sum(f.size for f in results if not f.uploaded),
-        files=results,
-    )
+    storage.put_file(object_key(owner.unionid, file_hash.md5, file_hash.xxh64), path, md5=file_hash.md5)
+    _record_assets(owner.id, owner.unionid, [file_hash])
 
 
-def _send(
-    storage: Storage,
-    hashes: Sequence[FileHash],
-    paths: dict[FileHash, Path],
-    unionid: str,
-    user_id: int,
-    threads: int,
-    on_progress: ProgressCallback | None,
-) -> set[FileHash]:
-    """Put each object in parallel; record the ones sent (also when one fails or is cancelled)."""
-    sent: set[FileHash] = set()
-    bytes_total = sum(h.size for h in hashes)
-    bytes_done = 0
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="rfarm-upload") as pool:
-            futures = {
-                pool.submit(storage.put_file, object_key(unionid, h.md5, h.xxh64), paths[h], md5=h.md5): h
-                for h in hashes
-            }
-            try:
-                for future in as_completed(futures):
-                    future.result()
-                    file_hash = futures[future]
-                    sent.add(file_hash)
-                    bytes_done += file_hash.size
-                    _report(on_progress, Progress("upload", len(sent), len(hashes), bytes_done, bytes_total), "Upload")
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
-    finally:
-        _record_assets(user_id, unionid, sent)
-    return sent
+def record_assets(user: str, hashes: Sequence[FileHash]) -> None:
+    """Mark ``user``'s stored objects with these hashes as used now (a submit or an upload found them)."""
+    from rfarm.users import get_user
+
+    _touch_assets(get_user(user).id, hashes)
 
 
 def fetch_verified(storage: Storage, key: str, dest: Path, expected: FileHash, *, label: str) -> bool:
@@ -303,13 +187,9 @@ def store_results(storage: Storage, task_id: int, frame: int, files: Sequence[Pa
         key = result_key(task_id, rel)
         storage.put_file(key, Path(path), md5=file_hash.md5)
         stored.append(ResultFile(str(rel), key, file_hash.md5, file_hash.xxh64, file_hash.size))
-    record = {"frame": frame, "files": [_result_dict(r) for r in stored]}
+    record = {"frame": frame, "files": [r.to_dict() for r in stored]}
     storage.put_bytes(output_manifest_key(task_id, frame), json.dumps(record, indent=1).encode("utf-8"))
     return tuple(stored)
-
-
-def _result_dict(result: ResultFile) -> dict[str, object]:
-    return {"path": result.path, "key": result.key, "hash": result.hash, "xxhash": result.xxhash, "size": result.size}
 
 
 def stored_results(storage: Storage, task_id: int) -> list[ResultFile]:
@@ -325,29 +205,3 @@ def stored_results(storage: Storage, task_id: int) -> list[ResultFile]:
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"The results record {key} is unreadable: {exc}.") from exc
     return list(found.values())
-
-
-def download_results(
-    task_id: int, storage: Storage, dest: Path, *, on_progress: ProgressCallback | None = None
-) -> DownloadSummary:
-    """Fetch a task's results into ``dest``, keeping their relative paths, and verify each hash.
-
-    Raises:
-        NotFoundError: the task has stored no results yet.
-        UsageError: a recorded path would land outside ``dest``.
-        IntegrityError: a result stays damaged after a second fetch.
-    """
-    from rfarm.workspace import safe_member
-
-    results = stored_results(storage, task_id)
-    if not results:
-        raise NotFoundError(f"Task {task_id} has no results in storage yet.")
-    targets = [(r, Path(dest, *safe_member(r.path, f"results of task {task_id}"))) for r in results]
-    bytes_total = sum(r.size for r in results)
-    bytes_done = refetched = 0
-    for done, (result, target) in enumerate(targets, 1):
-        expected = FileHash(result.hash, result.xxhash, result.size)
-        refetched += fetch_verified(storage, result.key, target, expected, label=f"result {result.path}")
-        bytes_done += result.size
-        _report(on_progress, Progress("download", done, len(targets), bytes_done, bytes_total), "Download")
-    return DownloadSummary(len(targets), bytes_total, refetched, str(dest))

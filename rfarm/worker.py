@@ -34,7 +34,6 @@ from rfarm.frame_tracker import FrameTracker
 from rfarm.hardware import Hardware, detect_hardware
 from rfarm.lease import LeaseKeeper
 from rfarm.models import database
-from rfarm.pathmap import PathMap
 from rfarm.preparation import NodeFiles
 from rfarm.process import RenderProcess
 from rfarm.queue import Queue
@@ -115,7 +114,7 @@ class Worker:
         self.tags = tuple(tags)
         self.queue = queue or open_farm(config).queue
         self.hardware = hardware or detect_hardware(config.workspace)
-        self.paths = PathMap.from_config(config.extra, os.environ)
+        self.paths = config.path_map
         self.lease_s = int(config.lease_seconds)
         self.stopping = threading.Event()
         self._renderer_versions = dict(renderers) if renderers is not None else None

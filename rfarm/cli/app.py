@@ -26,7 +26,6 @@ def run(args: list[str]) -> int:
 
     from rfarm.cli.commands import build_app
     from rfarm.cli.output import error
-    from rfarm.db import first_line
     from rfarm.errors import (
         AnalysisError,
         Cancelled,
@@ -36,6 +35,7 @@ def run(args: list[str]) -> int:
         RfarmError,
         ServiceError,
         UsageError,
+        first_line,
     )
 
     exit_codes: dict[type[BaseException], int] = {

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from rfarm.cli.options import JsonOption, load
+from rfarm.cli.options import JsonOption, connect
 from rfarm.cli.output import info, out_console, print_json
 
 nodes_app = typer.Typer(help="List render nodes; enable or disable one.", invoke_without_command=True)
@@ -52,10 +52,8 @@ def nodes(ctx: typer.Context, json: JsonOption = False) -> int:
         return 0
     from rich.table import Table
 
-    from rfarm.nodes import list_nodes
-
-    load()
-    found = list_nodes()
+    api, caller, _ = connect()
+    found = api.nodes(caller)
     if json:
         print_json(found)
         return 0
@@ -88,10 +86,8 @@ def enable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> int
 
 
 def _set_enabled(name: str, enabled: bool) -> int:
-    from rfarm.nodes import set_enabled
-
-    load()
-    set_enabled(name, enabled)
+    api, caller, _ = connect()
+    api.set_node_enabled(caller, name, enabled)
     info(f"node {name} {'enabled' if enabled else 'disabled'}")
     return 0
 
@@ -109,10 +105,8 @@ def hwconfig_add(
 
     Example: rfarm hwconfig add gpu-large --ram 64 --gpus 2 --tag redshift
     """
-    from rfarm.allocation import add_hardware_config
-
-    load()
-    made = add_hardware_config(name, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tuple(tag))
+    api, caller, _ = connect()
+    made = api.add_hardware_config(caller, name, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tuple(tag))
     if json:
         print_json(made)
     else:
@@ -128,10 +122,8 @@ def hwconfig_list(json: JsonOption = False) -> int:
     """
     from rich.table import Table
 
-    from rfarm.allocation import list_hardware_configs
-
-    load()
-    configs = list_hardware_configs()
+    api, caller, _ = connect()
+    configs = api.hardware_configs(caller)
     if json:
         print_json(configs)
         return 0
@@ -148,10 +140,8 @@ def hwconfig_remove(name: Annotated[str, typer.Argument(help="The config's name.
 
     Example: rfarm hwconfig remove gpu-large
     """
-    from rfarm.allocation import remove_hardware_config
-
-    load()
-    remove_hardware_config(name)
+    api, caller, _ = connect()
+    api.remove_hardware_config(caller, name)
     info(f"hardware config {name} removed")
     return 0
 
@@ -168,10 +158,8 @@ def stats(
 
     from rich.table import Table
 
-    from rfarm.stats import farm_stats
-
-    load()
-    s = farm_stats(window=timedelta(hours=hours))
+    api, caller, _ = connect()
+    s = api.stats(caller, window=timedelta(hours=hours))
     if json:
         print_json(s)
         return 0
@@ -187,8 +175,6 @@ def stats(
                       _num(n.upload_mb_s), _num(n.download_mb_s))
     out_console().print(table)
     return 0
-
-
 
 
 def _num(value: float | None) -> str:

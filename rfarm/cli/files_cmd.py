@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from rfarm.cli.options import AllOption, JsonOption, TaskArg, load
+from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
 from rfarm.cli.output import err_console, info, out_console, print_json
 
 if TYPE_CHECKING:
-    from rfarm.transfer import Progress as TransferProgress
+    from rfarm.progress import Progress as TransferProgress
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders (folders are walked).", show_default=False)]
 STAGES = {"hash": "hashing", "upload": "uploading", "download": "downloading"}
@@ -74,16 +74,12 @@ def upload(
 
     Example: rfarm upload shots/ textures/ --dedup
     """
-    from rfarm import transfer
-    from rfarm.farm import open_farm
     from rfarm.hashing import HashCache
+    from rfarm.upload import upload_files
 
-    config = load()
-    storage = open_farm(config).storage
+    api, caller, config = connect()
     with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
-        summary = transfer.upload_with_dedup(
-            paths, storage, user=config.user, cache=cache, on_progress=None if json else bar, force=not dedup
-        )
+        summary = upload_files(api, caller, paths, cache=cache, on_progress=None if json else bar, force=not dedup)
     if json:
         print_json(summary)
     else:
@@ -104,22 +100,16 @@ def hash_(
 
     from rich.table import Table
 
+    from rfarm.config import load_config
     from rfarm.hashing import HashCache, hash_files, walk_files
-    from rfarm.transfer import Progress
 
-    config = load(open_db=False)
+    config = load_config()
     files = walk_files(paths)
     with (nullcontext() if no_cache else HashCache(config.home_dir / "hash_cache.db")) as cache, \
             transfer_bar(quiet=json) as bar:
-        total = sum(f.stat().st_size for f in files)
-
-        def hashed(done: int, count: int, bytes_done: int) -> None:
-            bar(Progress("hash", done, count, bytes_done, total))
-
-        hashes = hash_files(files, cache=cache, on_progress=None if json else hashed)
-    rows = [{"path": str(p), "size": h.size, "hash": h.md5, "xxhash": h.xxh64} for p, h in hashes.items()]
+        hashes = hash_files(files, cache=cache, on_progress=None if json else bar)
     if json:
-        print_json(rows)
+        print_json([{"path": str(p), **h.to_dict()} for p, h in hashes.items()])
         return 0
     table = Table("path", "size", "md5", "xxhash64")
     for path, file_hash in hashes.items():
@@ -138,20 +128,15 @@ def download(
 
     Example: rfarm download 12 --dest renders/
     """
-    import dataclasses
+    from rfarm.download import download_results
 
-    from rfarm import taskinfo, transfer
-    from rfarm.farm import open_farm
-
-    config = load(all_users=all_users)
-    one = taskinfo.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
+    api, caller, _ = connect(all_users=all_users)
+    one = api.task(caller, task, with_frames=False)
     target = dest or Path(f"task-{one.task_id}")
     with transfer_bar(quiet=json) as bar:
-        summary = transfer.download_results(
-            one.task_id, open_farm(config).storage, target, on_progress=None if json else bar
-        )
+        summary = download_results(api, caller, one.task_id, target, on_progress=None if json else bar)
     if json:
-        print_json({"task_id": one.task_id, **dataclasses.asdict(summary)})
+        print_json(summary)
     else:
         info(f"downloaded {summary.files} files / {size_text(summary.bytes)} to {summary.dest}"
              + (f" ({summary.refetched} fetched again after a hash mismatch)" if summary.refetched else ""))

@@ -1,23 +1,25 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once, and the farm a command talks to."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rfarm.api import FarmAPI
+    from rfarm.config import Config
+    from rfarm.users import Caller
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every user's tasks (admins only).")]
 TaskArg = Annotated[str, typer.Argument(help="The task id.", show_default=False)]
 
 
-def load(*, user: str | None = None, all_users: bool = False, open_db: bool = True):  # type: ignore[no-untyped-def]
-    """The configuration, acting as ``user``; checks ``--all`` is allowed and opens the farm."""
+def connect(*, user: str | None = None, all_users: bool = False) -> tuple[FarmAPI, Caller, Config]:
+    """The farm's seam, who this command calls it as, and the configuration."""
+    from rfarm.api import open_api
     from rfarm.config import load_config
-    from rfarm.errors import UsageError
-    from rfarm.farm import open_farm
+    from rfarm.users import caller_for
+
     config = load_config().with_user(user)
-    if all_users and not config.is_admin:
-        raise UsageError(f"--all is for admins; {config.user!r} is not in the config's admins")
-    if open_db:
-        open_farm(config)
-    return config
+    return open_api(config), caller_for(config, all_users=all_users), config

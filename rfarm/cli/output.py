@@ -1,7 +1,6 @@
 """Printing: results on stdout (a rich table or one JSON document), everything else on stderr."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from functools import lru_cache
@@ -34,8 +33,9 @@ def info(message: str) -> None:
 
 
 def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    """``value`` as JSON types; the library's records say how through their ``to_dict``."""
+    if hasattr(value, "to_dict"):
+        return to_jsonable(value.to_dict())
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

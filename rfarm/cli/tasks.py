@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
-from rfarm.cli.options import AllOption, JsonOption, TaskArg, load
+from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
 from rfarm.cli.output import err_console, info, out_console, print_json
 from rfarm.states import TERMINAL, FrameState, TaskState
+
+if TYPE_CHECKING:
+    from rfarm.api import FarmAPI
+    from rfarm.taskinfo import TaskInfo
+    from rfarm.users import Caller
 
 #: the colour of each task and frame state
 STATUS_STYLE: dict[str, str] = {
@@ -66,12 +71,13 @@ def submit(
     from rfarm import submission
     from rfarm.cli.files_cmd import transfer_bar, upload_line
     from rfarm.errors import UsageError
+    from rfarm.hashing import HashCache
     from rfarm.scene import analyse_for_farm, is_analysable
 
     if upload and in_place:
         raise UsageError("--upload and --in-place cannot be combined")
     mode = "upload" if upload else "in-place" if in_place else "snapshot"
-    config = load(user=user, open_db=False)
+    api, caller, config = connect(user=user)
     path = Path(scene)
     analysis = analyse_for_farm(str(path.resolve())) if analyse and is_analysable(scene) and path.is_file() else None
     request = submission.build_request(
@@ -89,8 +95,9 @@ def submit(
             info(f"[yellow]warning:[/yellow] {warning}")
     elif upload and not scene.lower().endswith(".zip"):
         info("[yellow]warning:[/yellow] the scene was not analysed, so --upload sends the scene file alone")
-    with transfer_bar(quiet=json) as bar:
-        submitted = submission.submit(config, request, files=mode, analysis=analysis, on_progress=None if json else bar)
+    with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
+        submitted = submission.submit(api, caller, request, files=mode, analysis=analysis, cache=cache,
+                                      on_progress=None if json else bar)
     task_id = submitted.task_id
     uploaded = submitted.upload
     if uploaded is not None and not json:
@@ -101,18 +108,14 @@ def submit(
         info(f"submitted task [bold]{task_id}[/bold]: {len(request.frames)} frames of {request.name}"
              + (f", test frames {','.join(map(str, request.test_frames))}" if request.test_frames else ""))
     if wait:
-        final = _wait(task_id, config.user, quiet=json)
+        final = _wait(api, caller, task_id, quiet=json)
         if json:
-            print_json({"task_id": task_id, **_status_doc(final)})
-        return 0 if final.status == "done" else _failed(final)
+            print_json(final.to_dict())
+        if final.status != "done":
+            _failed(final)
+        return 0
     if json:
-        counts = None if uploaded is None else {
-            "uploaded": uploaded.uploaded, "skipped": uploaded.skipped,
-            "bytes_uploaded": uploaded.bytes_uploaded, "bytes_skipped": uploaded.bytes_skipped,
-        }
-        print_json({"task_id": task_id, "status": "queued", "frames": len(request.frames),
-                    "test_frames": list(request.test_frames), "warnings": submitted.warnings,
-                    "files": submitted.files, "upload": counts})
+        print_json(submitted.to_dict())
     else:
         print(task_id)
     return 0
@@ -128,16 +131,14 @@ def status(
 
     Example: rfarm status 12 --json
     """
-    from rfarm import taskinfo
-
-    config = load(all_users=all_users)
+    api, caller, _ = connect(all_users=all_users)
 
     def snapshot():  # type: ignore[no-untyped-def]
         if task is None:
-            infos = taskinfo.list_tasks(user=config.user, all_users=all_users)
-            return [_status_doc(t, with_frames=False) for t in infos], _tasks_table(infos)
-        one = taskinfo.task_info(task, user=config.user, is_admin=all_users)
-        return _status_doc(one), _frames_table(one)
+            infos = api.tasks(caller)
+            return [t.to_dict(with_frames=False) for t in infos], _tasks_table(infos)
+        one = api.task(caller, task)
+        return one.to_dict(), _frames_table(one)
 
     doc, table = snapshot()
     if not watch:
@@ -170,15 +171,10 @@ def list_(
 
     Example: rfarm list --status failed
     """
-    from rfarm import taskinfo
-    from rfarm.errors import UsageError
-
-    config = load(all_users=all_users)
-    if user and user != config.user and not config.is_admin:
-        raise UsageError(f"only admins may list another user's tasks; you are {config.user!r}")
-    infos = taskinfo.list_tasks(user=user or config.user, all_users=all_users and not user, status=status_)
+    api, caller, _ = connect(all_users=all_users)
+    infos = api.tasks(caller, user=user, status=status_)
     if json:
-        print_json([_status_doc(t, with_frames=False) for t in infos])
+        print_json([t.to_dict(with_frames=False) for t in infos])
     else:
         out_console().print(_tasks_table(infos))
     return 0
@@ -189,10 +185,8 @@ def cancel(task: TaskArg, all_users: AllOption = False, json: JsonOption = False
 
     Example: rfarm cancel 12
     """
-    from rfarm import scheduler
-
-    config = load(all_users=all_users)
-    n = scheduler.cancel_task(task, user=config.user, is_admin=all_users)
+    api, caller, _ = connect(all_users=all_users)
+    n = api.cancel(caller, task)
     _done({"task_id": int(task), "status": "cancelled", "frames_cancelled": n}, json, f"task {task} cancelled ({n} frames)")
     return 0
 
@@ -202,11 +196,9 @@ def pause(task: TaskArg, all_users: AllOption = False, json: JsonOption = False)
 
     Example: rfarm pause 12
     """
-    from rfarm import scheduler
-
-    config = load(all_users=all_users)
-    scheduler.pause_task(task, user=config.user, is_admin=all_users)
-    _done({"task_id": int(task), "status": "paused"}, json, f"task {task} paused")
+    api, caller, _ = connect(all_users=all_users)
+    one = api.pause(caller, task)
+    _done({"task_id": one.task_id, "status": one.status}, json, f"task {task} paused")
     return 0
 
 
@@ -215,14 +207,9 @@ def resume(task: TaskArg, all_users: AllOption = False, json: JsonOption = False
 
     Example: rfarm resume 12
     """
-    from rfarm import scheduler, taskinfo
-    from rfarm.farm import open_farm
-
-    config = load(all_users=all_users)
-    scheduler.resume_task(task, user=config.user, is_admin=all_users)
-    open_farm(config).queue.notify(int(task), count=4)
-    info_ = taskinfo.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
-    _done({"task_id": int(task), "status": info_.status}, json, f"task {task} resumed")
+    api, caller, _ = connect(all_users=all_users)
+    one = api.resume(caller, task)
+    _done({"task_id": one.task_id, "status": one.status}, json, f"task {task} resumed")
     return 0
 
 
@@ -236,12 +223,8 @@ def retry(
 
     Example: rfarm retry 12 --failed
     """
-    from rfarm import scheduler
-    from rfarm.farm import open_farm
-
-    config = load(all_users=all_users)
-    n = scheduler.retry_task(task, user=config.user, failed_only=failed, is_admin=all_users)
-    open_farm(config).queue.notify(int(task), count=min(n, 16))
+    api, caller, _ = connect(all_users=all_users)
+    n = api.retry(caller, task, failed_only=failed)
     _done({"task_id": int(task), "status": "queued", "frames_requeued": n}, json, f"task {task}: {n} frames queued again")
     return 0
 
@@ -251,12 +234,9 @@ def cleanup(task: TaskArg, all_users: AllOption = False, json: JsonOption = Fals
 
     Example: rfarm cleanup 12
     """
-    from rfarm import taskinfo, workspace
-
-    config = load(all_users=all_users)
-    one = taskinfo.task_info(task, user=config.user, is_admin=all_users, with_frames=False)
-    removed = workspace.remove_workspace(config, one.user, one.task_id)
-    _done({"task_id": one.task_id, "removed": removed}, json,
+    api, caller, _ = connect(all_users=all_users)
+    removed = api.cleanup(caller, task)
+    _done({"task_id": int(task), "removed": removed}, json,
           f"task {task}: workspace {'removed' if removed else 'already gone'}")
     return 0
 
@@ -273,67 +253,36 @@ def logs(
     """
     import sys
 
-    from rfarm import taskinfo
-
-    config = load(all_users=all_users)
-    entries = taskinfo.frame_log(task, frame, user=config.user, is_admin=all_users)
+    api, caller, _ = connect(all_users=all_users)
+    entries = api.frame_logs(caller, task, frame)
     printed = False
-    for number, attempt, path in entries:
-        if len(entries) > 1 and (path or attempt):
-            sys.stdout.write(f"==> frame {number} <==\n")
-        if path and Path(path).is_file():
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                sys.stdout.write(fh.read())
-                printed = True
-                while follow:
-                    line = fh.readline()
-                    if line:
-                        sys.stdout.write(line)
-                        sys.stdout.flush()
-                        continue
-                    one = taskinfo.task_info(task, user=config.user, is_admin=all_users)
-                    if all(f.status in TERMINAL for f in one.frames if f.frame == number):
-                        break
-                    time.sleep(0.5)
-        elif attempt:
-            text = remote_log(config, int(task), number, attempt)
-            if text is not None:
-                sys.stdout.write(text)
-                printed = True
+    for entry in entries:
+        if len(entries) > 1 and (entry.path or entry.attempt):
+            sys.stdout.write(f"==> frame {entry.frame} <==\n")
+        chunk = api.read_log(caller, task, entry.frame, entry.attempt)
+        if chunk is None:
+            continue
+        sys.stdout.write(chunk.text)
+        printed = True
+        offset = chunk.next_offset
+        while follow:
+            sys.stdout.flush()
+            one = api.task(caller, task)
+            if all(f.status in TERMINAL for f in one.frames if f.frame == entry.frame):
+                tail = api.read_log(caller, task, entry.frame, entry.attempt, offset)
+                sys.stdout.write(tail.text if tail else "")
+                break
+            time.sleep(0.5)
+            more = api.read_log(caller, task, entry.frame, entry.attempt, offset)
+            if more is not None:
+                sys.stdout.write(more.text)
+                offset = more.next_offset
     if not printed:
         info("no log yet: the frame has not started rendering")
     return 0
 
 
-def remote_log(config, task_id: int, frame: int, attempt: int) -> str | None:  # type: ignore[no-untyped-def]
-    """A log another node uploaded to storage, or None."""
-    from rfarm.errors import NotFoundError, StorageError
-    from rfarm.farm import open_farm
-    from rfarm.storage.keys import log_key
-
-    try:
-        return open_farm(config).storage.get_bytes(log_key(task_id, frame, attempt)).decode("utf-8", "replace")
-    except (NotFoundError, StorageError):
-        return None
-
-
 # -- helpers ---------------------------------------------------------------
-
-
-def _status_doc(t, *, with_frames: bool = True) -> dict:  # type: ignore[no-untyped-def]
-    doc = {
-        "task_id": t.task_id, "status": t.status, "user": t.user, "name": t.name, "scene": t.scene,
-        "renderer": t.renderer, "priority": t.priority, "frames_spec": t.frames_spec,
-        "created_at": t.created_at, "finished_at": t.finished_at, "counts": t.counts,
-    }
-    if with_frames:
-        doc["frames"] = [
-            {"frame": f.frame, "status": f.status, "attempts": f.attempts, "is_test": f.is_test,
-             "worker": f.worker, "error": f.error, "started_at": f.started_at,
-             "finished_at": f.finished_at, "outputs": f.outputs, "progress": f.progress}
-            for f in t.frames
-        ]
-    return doc
 
 
 def _done(doc: dict, json: bool, message: str) -> None:  # type: ignore[type-arg]
@@ -343,7 +292,7 @@ def _done(doc: dict, json: bool, message: str) -> None:  # type: ignore[type-arg
         info(message)
 
 
-def _failed(final) -> int:  # type: ignore[no-untyped-def]
+def _failed(final: TaskInfo) -> NoReturn:
     from rfarm.errors import JobFailed
 
     failed = [f for f in final.frames if f.status == "failed"]
@@ -351,7 +300,7 @@ def _failed(final) -> int:  # type: ignore[no-untyped-def]
     raise JobFailed(f"task {final.task_id} ended {final.status}{detail}")
 
 
-def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-def]
+def _wait(api: FarmAPI, caller: Caller, task_id: int, *, quiet: bool) -> TaskInfo:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -360,20 +309,18 @@ def _wait(task_id: int, user: str, *, quiet: bool):  # type: ignore[no-untyped-d
         TimeElapsedColumn,
     )
 
-    from rfarm import taskinfo
-
     with Progress(
         TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
     ) as bar:
-        one = taskinfo.task_info(task_id, user=user)
+        one = api.task(caller, task_id)
         handle = bar.add_task("", total=len(one.frames), tid=task_id, state=one.status)
         while True:
-            one = taskinfo.task_info(task_id, user=user)
+            one = api.task(caller, task_id)
             done = sum(1 for f in one.frames if f.status in TERMINAL)
             running = sum(f.progress / 100 for f in one.frames if f.status == FrameState.RUNNING)
             bar.update(handle, completed=done + running, state=one.status)
-            if one.status in TERMINAL:
+            if one.is_finished:
                 bar.update(handle, completed=done)
                 return one
             time.sleep(0.5)

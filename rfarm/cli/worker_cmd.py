@@ -25,7 +25,7 @@ def worker(
     """
     from rich.logging import RichHandler
 
-    from rfarm.cli.options import load
+    from rfarm.config import load_config
     from rfarm.cli.output import err_console
     from rfarm.db import redact
     from rfarm.worker import Worker
@@ -34,7 +34,7 @@ def worker(
         level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
         handlers=[RichHandler(console=err_console(), show_path=False)], force=True,
     )
-    config = load()
+    config = load_config()
     if slots < 1:
         from rfarm.errors import UsageError
 

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -68,9 +67,9 @@ def _open_oss(
         unquote(parts.path),
         endpoint=endpoint,
         region=region,
-        access_key_id=access_key_id or os.environ.get("OSS_ACCESS_KEY_ID", ""),
-        access_key_secret=access_key_secret or os.environ.get("OSS_ACCESS_KEY_SECRET", ""),
-        session_token=session_token or os.environ.get("OSS_SESSION_TOKEN") or None,
+        access_key_id=access_key_id or "",
+        access_key_secret=access_key_secret or "",
+        session_token=session_token or None,
         checkpoint_dir=checkpoint_dir,
     )
 
@@ -87,9 +86,9 @@ def open_storage(
 
     Args:
         url: A ``file://`` or ``oss://`` URL (see the module docstring), or a plain folder path.
-        access_key_id, access_key_secret, session_token: OSS credentials; each
-            defaults to ``OSS_ACCESS_KEY_ID``, ``OSS_ACCESS_KEY_SECRET`` and
-            ``OSS_SESSION_TOKEN`` from the environment.
+        access_key_id, access_key_secret, session_token: OSS credentials (the
+            configuration takes them from ``OSS_ACCESS_KEY_ID``,
+            ``OSS_ACCESS_KEY_SECRET`` and ``OSS_SESSION_TOKEN`` when not set).
         checkpoint_dir: Where OSS resumable uploads keep their records.
 
     Raises:

@@ -282,3 +282,14 @@ def test_with_user_marks_the_flag(isolated: Path) -> None:
     assert (bob.user, bob.sources["user"]) == ("bob", "flag")
     assert config.with_user(None) is config
     assert not bob.is_admin and config.with_user("root").is_admin
+
+
+def test_every_setting_is_a_typed_field_of_the_config() -> None:
+    import typing
+
+    from rfarm.config import Config
+
+    hints = typing.get_type_hints(Config)
+    kinds = {str: str, int: int, float: float, list: list[str], bool: bool}
+    for name, key in KEYS.items():
+        assert hints.get(name) == kinds[key.kind], f"Config.{name} should be typed {kinds[key.kind]}"

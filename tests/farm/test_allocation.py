@@ -86,7 +86,7 @@ def test_a_node_failing_a_task_three_times_is_blocklisted(any_farm: Any) -> None
         scheduler.fail_frame(claim.frames[0].id, claim.token, error="boom")
     assert scheduler.claim("a", lease_s=60) is None, "a is blocklisted for the task"
     assert scheduler.claim("b", lease_s=60) is not None
-    assert taskinfo.task_info(tid, user="alice").status == "rendering"
+    assert taskinfo.task_info(taskinfo.find_task(tid)).status == "rendering"
 
 
 def test_when_every_node_is_blocklisted_the_queued_frames_fail(any_farm: Any) -> None:
@@ -96,7 +96,7 @@ def test_when_every_node_is_blocklisted_the_queued_frames_fail(any_farm: Any) ->
         claim = scheduler.claim("only", lease_s=60)
         assert claim is not None
         scheduler.fail_frame(claim.frames[0].id, claim.token, error="license server down")
-    info = taskinfo.task_info(tid, user="alice")
+    info = taskinfo.task_info(taskinfo.find_task(tid))
     assert info.status == "failed"
     failed = [f for f in info.frames if f.status == "failed"]
     assert len(failed) >= 3 and all("no eligible node" in (f.error or "") or f.error == "license server down" for f in failed)

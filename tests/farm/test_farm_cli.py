@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from rfarm_testlib import run_cli
+from rfarm_testlib import TEST_USER, run_cli
 
 from rfarm.queue import Queue
 
@@ -34,6 +34,9 @@ def test_hardware_reports_this_machine(home_env: dict[str, str]) -> None:
 def test_hwconfig_needs_are_checked_at_submit(home_env: dict[str, str], tmp_path: Path) -> None:
     scene = tmp_path / "s.ma"
     scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
+    code, _, err = run_cli("hwconfig", "add", "huge", "--ram", "8", env=home_env)
+    assert code == 2 and "needs the manager role" in err  # artists do not change the farm's configs
+    home_env = {**home_env, "RFARM_ADMINS": TEST_USER}
     made = cli_json(home_env, "hwconfig", "add", "huge", "--ram", "100000", "--gpus", "16", "--tag", "gpu")
     assert made == {"name": "huge", "ram_gb": 100000.0, "gpus": 16, "gpu_memory_gb": 0.0, "tags": ["gpu"]}
     assert [c["name"] for c in cli_json(home_env, "hwconfig", "list")] == ["huge"]
@@ -60,6 +63,9 @@ def test_nodes_list_disable_enable(home_env: dict[str, str], tmp_path: Path) -> 
     (node,) = cli_json(env, "nodes")
     assert (node["name"], node["is_enabled"], node["tags"]) == ("n1", True, ["fx"])
     assert node["state"].startswith("offline since ") and "maya" in node["renderers"]
+    code, _, err = run_cli("nodes", "disable", "n1", env=env)
+    assert code == 2 and "needs the manager role" in err  # artists do not change the farm's nodes
+    env = {**env, "RFARM_ADMINS": TEST_USER}
     assert run_cli("nodes", "disable", "n1", env=env)[0] == 0
     tid = cli_json(env, "submit", str(scene), "--frames", "1")["task_id"]
     assert subprocess.run(burst, env=env, capture_output=True, timeout=60).returncode == 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import ntpath
 
+from pathlib import Path
+
 import pytest
 
 from rfarm.errors import ConfigError
@@ -47,12 +49,16 @@ def test_recognises_windows_paths() -> None:
     assert normalize_windows(r"c:\A\b") == "C:/A/b"
 
 
-def test_rules_from_config_and_environment() -> None:
-    extra = {"path_map": [{"windows": "//nas/proj", "posix": "/mnt/proj"}]}
-    assert PathMap.from_config(extra).to_posix(r"\\nas\proj\x") == "/mnt/proj/x"
-    env = {"RFARM_PATH_MAP": '[{"windows": "Q:/", "posix": "/q"}]'}
-    assert PathMap.from_config(extra, env).to_posix("Q:/a") == "/q/a"
+def test_rules_from_config_and_environment(tmp_path: Path) -> None:
+    from rfarm.config import load_config
+
+    (tmp_path / "rfarm.toml").write_text('[[path_map]]\nwindows = "//nas/proj"\nposix = "/mnt/proj"\n')
+    env = {"RFARM_HOME": str(tmp_path)}
+    assert load_config(env).path_map.to_posix(r"\\nas\proj\x") == "/mnt/proj/x"
+    override = {**env, "RFARM_PATH_MAP": '[{"windows": "Q:/", "posix": "/q"}]'}
+    assert load_config(override).path_map.to_posix("Q:/a") == "/q/a"
+    assert load_config(override).path_map.to_posix(r"\\nas\proj\x") == "//nas/proj/x"  # the variable replaces the file's rules
     with pytest.raises(ConfigError):
-        PathMap.from_config({"path_map": [{"windows": "Q:/"}]})
-    with pytest.raises(ConfigError):
-        PathMap.from_config({}, {"RFARM_PATH_MAP": "not json"})
+        PathMap.parse([{"windows": "Q:/"}])
+    with pytest.raises(ConfigError, match="RFARM_PATH_MAP is not JSON"):
+        load_config({**env, "RFARM_PATH_MAP": "not json"})

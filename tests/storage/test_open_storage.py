@@ -45,11 +45,9 @@ def test_unc_url_is_a_unc_path_on_windows() -> None:
         ("oss://bucket/x?endpoint=e&region=r&threads=4", "Unknown option 'threads'"),
     ],
 )
-def test_bad_urls(url: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OSS_ACCESS_KEY_ID", "id")
-    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "secret")
+def test_bad_urls(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        open_storage(url)
+        open_storage(url, access_key_id="id", access_key_secret="secret")
 
 
 def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
@@ -58,9 +56,7 @@ def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
     assert "hunter2" not in str(caught.value) and "AKID" not in str(caught.value)
 
 
-def test_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OSS_ACCESS_KEY_ID", raising=False)
-    monkeypatch.delenv("OSS_ACCESS_KEY_SECRET", raising=False)
+def test_missing_credentials() -> None:
     with pytest.raises(ConfigError, match="OSS_ACCESS_KEY_ID"):
         open_storage("oss://bucket/x?region=cn-hangzhou")
 
@@ -79,13 +75,18 @@ def test_region_and_endpoint_imply_each_other() -> None:
     assert (by_region.endpoint, by_region.prefix) == ("https://oss-cn-beijing.aliyuncs.com", "x/y/")
 
 
-def test_oss_url_with_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_oss_url_with_credentials_from_the_environment(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from rfarm.config import load_config
+    from rfarm.farm import Farm
+
     with OssServer(session_token="token") as server:
         monkeypatch.setenv("OSS_ACCESS_KEY_ID", server.access_key_id)
         monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", server.access_key_secret)
         monkeypatch.setenv("OSS_SESSION_TOKEN", "token")
-        url = f"oss://{server.bucket}/farm?endpoint={server.endpoint}&region={server.region}"
-        storage = open_storage(url, checkpoint_dir=tmp_path)
+        monkeypatch.setenv("RFARM_STORAGE_URL", f"oss://{server.bucket}/farm?endpoint={server.endpoint}&region={server.region}")
+        config = load_config()
+        assert config.sources["oss_access_key_id"] == "env OSS_ACCESS_KEY_ID"
+        storage = Farm(config, db=None).storage  # type: ignore[arg-type]
         storage.put_bytes("k", b"v")
         assert storage.get_bytes("k") == b"v"
         assert list(server.objects) == ["farm/k"]

@@ -47,9 +47,12 @@ def store(farm: Any, tmp_path: Path) -> CountingStorage:
 def submit_files(store: FolderStorage, task_id: int, files: dict[str, Path], *, scene: str, mode: str = UPLOAD,
                  references: tuple[Reference, ...] = (), scene_in_archive: str | None = None) -> Manifest:
     """Upload ``files`` (original path → local file) and store a manifest for ``task_id``."""
-    from rfarm.scheduler import get_user
+    from rfarm.api import LocalFarm
+    from rfarm.config import load_config
+    from rfarm.upload import upload_files
+    from rfarm.users import Caller, get_user
 
-    transfer.upload_with_dedup(list(files.values()), store, user=USER)
+    upload_files(LocalFarm(load_config(), storage=store), Caller(USER), list(files.values()))
     unionid = get_user(USER).unionid
     entries = []
     for original, local in files.items():

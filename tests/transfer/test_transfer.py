@@ -10,12 +10,19 @@ from typing import Any
 
 import pytest
 
-from rfarm import transfer
+from rfarm import scheduler, transfer
+from rfarm.api import LocalFarm
+from rfarm.config import load_config
+from rfarm.download import DownloadSummary, download_results
 from rfarm.errors import Cancelled, IntegrityError, NotFoundError
 from rfarm.hashing import FileHash, HashCache, hash_file
+from rfarm.progress import Progress
+from rfarm.request import SubmitRequest
 from rfarm.storage import FolderStorage
 from rfarm.storage.keys import object_key
 from rfarm.storage.oss import OssStorage
+from rfarm.upload import UploadSummary, upload_files
+from rfarm.users import Caller, get_user
 from tests.oss_server import OssServer
 
 USER = "alice"
@@ -68,19 +75,31 @@ def oss(tmp_path: Path) -> Iterator[tuple[OssServer, OssStorage]]:
 
 
 def unionid() -> str:
-    from rfarm.scheduler import get_user
-
     return str(get_user(USER).unionid)
+
+
+def upload(paths: Any, storage: Any, *, user: str = USER, **kw: Any) -> UploadSummary:
+    """The dedup upload of ``paths`` by ``user`` through the local seam, into ``storage``."""
+    return upload_files(LocalFarm(load_config(), storage=storage), Caller(user), paths, **kw)
+
+
+def download(task_id: int, storage: Any, dest: Path) -> DownloadSummary:
+    return download_results(LocalFarm(load_config(), storage=storage), Caller(USER), task_id, dest)
+
+
+def new_task(user: str = USER) -> int:
+    """A recorded task of ``user``'s, for results to belong to."""
+    return scheduler.submit(SubmitRequest(scene="/s.blend", renderer="blender", frames=[1, 2]), user=user)
 
 
 def test_second_upload_sends_nothing(store: CountingStorage, tmp_path: Path, home: Path) -> None:
     write_tree(tmp_path / "proj", 30)
     (tmp_path / "proj" / "copy.bin").write_bytes((tmp_path / "proj" / "d0" / "f000.bin").read_bytes())
     with HashCache(home / "hash_cache.db") as cache:
-        first = transfer.upload_with_dedup([tmp_path / "proj"], store, user=USER, cache=cache)
+        first = upload([tmp_path / "proj"], store, user=USER, cache=cache)
         assert (first.uploaded, first.skipped) == (30, 1)  # the copy shares its content with f000
         assert len(store.puts) == 30
-        second = transfer.upload_with_dedup([tmp_path / "proj"], store, user=USER, cache=cache)
+        second = upload([tmp_path / "proj"], store, user=USER, cache=cache)
     assert (second.uploaded, second.bytes_uploaded, second.skipped) == (0, 0, 31)
     assert second.bytes_skipped == first.bytes_uploaded + first.bytes_skipped
     assert len(store.puts) == 30
@@ -94,8 +113,8 @@ def test_second_upload_sends_nothing(store: CountingStorage, tmp_path: Path, hom
 
 def test_users_are_isolated(store: CountingStorage, tmp_path: Path) -> None:
     write_tree(tmp_path / "proj", 3)
-    transfer.upload_with_dedup([tmp_path / "proj"], store, user=USER)
-    other = transfer.upload_with_dedup([tmp_path / "proj"], store, user="bob")
+    upload([tmp_path / "proj"], store, user=USER)
+    other = upload([tmp_path / "proj"], store, user="bob")
     assert other.uploaded == 3
     assert {k.split("/")[1] for k in store.list("users/")} == {unionid(), _unionid("bob")}
 
@@ -110,14 +129,14 @@ def test_a_record_whose_object_is_gone_is_uploaded_again(store: CountingStorage,
     from rfarm.models import Asset
 
     paths = write_tree(tmp_path / "proj", 4)
-    transfer.upload_with_dedup(paths, store, user=USER)
+    upload(paths, store, user=USER)
     gone = hash_file(paths[2])
     key = object_key(unionid(), gone.md5, gone.xxh64)
     store.delete(key)
     Asset.update(key="stale").where(Asset.hash == gone.md5).execute()
     answer = transfer.check_hashes(USER, [hash_file(p) for p in paths], storage=store)
     assert answer["to_upload"] == [gone] and len(answer["exists"]) == 3
-    again = transfer.upload_with_dedup(paths, store, user=USER)
+    again = upload(paths, store, user=USER)
     assert [f.uploaded for f in again.files] == [False, False, True, False]
     assert store.exists(key) and Asset.get(Asset.hash == gone.md5).key == key
 
@@ -125,9 +144,9 @@ def test_a_record_whose_object_is_gone_is_uploaded_again(store: CountingStorage,
 def test_listing_replaces_existence_checks_for_many_files(tmp_path: Path, farm: Any, oss: tuple[OssServer, OssStorage]) -> None:
     server, storage = oss
     paths = write_tree(tmp_path / "proj", 40, size=256)
-    transfer.upload_with_dedup(paths, storage, user=USER)
+    upload(paths, storage, user=USER)
     server.log.clear()
-    again = transfer.upload_with_dedup(paths, storage, user=USER)
+    again = upload(paths, storage, user=USER)
     assert again.uploaded == 0
     assert [r.op for r in server.log] == ["ListObjects"]
 
@@ -136,18 +155,21 @@ def test_cancelling_an_upload_keeps_what_was_sent(store: CountingStorage, tmp_pa
     write_tree(tmp_path / "proj", 10)
     calls = []
 
-    def stop_after_three(progress: transfer.Progress) -> bool:
+    def stop_after_three(progress: Progress) -> bool:
         calls.append(progress.stage)
         return progress.stage != "upload" or progress.done < 3
 
     with pytest.raises(Cancelled):
-        transfer.upload_with_dedup([tmp_path / "proj"], store, user=USER, on_progress=stop_after_three, threads=1)
+        upload([tmp_path / "proj"], store, user=USER, on_progress=stop_after_three, threads=1)
     from rfarm.models import Asset
 
     assert calls.count("hash") == 10
-    assert Asset.select().count() == 3  # recorded as they completed; a put still in flight is not
-    resumed = transfer.upload_with_dedup([tmp_path / "proj"], store, user=USER)
-    assert resumed.uploaded == 7
+    stored = {key for key in store.list("") if key.startswith("users/")}
+    recorded = {a.key for a in Asset.select()}
+    # each file is recorded the moment it is stored (the put in flight at the cancel finishes first)
+    assert recorded == stored and 3 <= len(recorded) < 10
+    resumed = upload([tmp_path / "proj"], store, user=USER)
+    assert resumed.uploaded == 10 - len(recorded)
 
 
 def test_a_damaged_copy_is_fetched_again(store: CountingStorage, tmp_path: Path) -> None:
@@ -171,47 +193,51 @@ def test_a_corrupted_object_fails_with_a_clear_error(store: CountingStorage, tmp
         transfer.fetch_verified(store, "nothing", tmp_path / "out.bin", hash_file(src), label="x.png")
 
 
-def _results(storage: Any, tmp_path: Path) -> tuple[list[Path], Path]:
+def _results(storage: Any, tmp_path: Path) -> tuple[list[Path], Path, int]:
     base = tmp_path / "results"
     files = write_tree(base, 3)
-    transfer.store_results(storage, 7, 1, files[:2], base=base)
-    transfer.store_results(storage, 7, 2, files[2:], base=base)
-    return files, base
+    tid = new_task()
+    transfer.store_results(storage, tid, 1, files[:2], base=base)
+    transfer.store_results(storage, tid, 2, files[2:], base=base)
+    return files, base, tid
 
 
 def test_download_verifies_results(store: CountingStorage, tmp_path: Path) -> None:
-    files, base = _results(store, tmp_path)
-    summary = transfer.download_results(7, store, tmp_path / "dl")
+    files, base, tid = _results(store, tmp_path)
+    summary = download(tid, store, tmp_path / "dl")
     assert (summary.files, summary.refetched) == (3, 0)
     for f in files:
         assert (tmp_path / "dl" / f.relative_to(base)).read_bytes() == f.read_bytes()
     store.damage_next = 1
-    assert transfer.download_results(7, store, tmp_path / "dl2").refetched == 1
-    (store.root / "tasks" / "7" / "results" / "d1" / "f001.bin").write_bytes(b"changed")
+    assert download(tid, store, tmp_path / "dl2").refetched == 1
+    (store.root / "tasks" / str(tid) / "results" / "d1" / "f001.bin").write_bytes(b"changed")
     with pytest.raises(IntegrityError, match=r"result d1/f001\.bin"):
-        transfer.download_results(7, store, tmp_path / "dl3")
+        download(tid, store, tmp_path / "dl3")
     with pytest.raises(NotFoundError, match="no results"):
-        transfer.download_results(8, store, tmp_path / "dl4")
+        download(new_task(), store, tmp_path / "dl4")
+    with pytest.raises(NotFoundError, match="no task"):  # another user's results are not there for alice
+        download(new_task("bob"), store, tmp_path / "dl5")
 
 
 def test_oss_upload_and_download_catch_corruption(tmp_path: Path, farm: Any, oss: tuple[OssServer, OssStorage]) -> None:
     server, storage = oss
     paths = write_tree(tmp_path / "proj", 5)
-    assert transfer.upload_with_dedup(paths, storage, user=USER).uploaded == 5
-    assert transfer.upload_with_dedup(paths, storage, user=USER).bytes_uploaded == 0
-    _results(storage, tmp_path)
+    assert upload(paths, storage, user=USER).uploaded == 5
+    assert upload(paths, storage, user=USER).bytes_uploaded == 0
+    _, _, tid = _results(storage, tmp_path)
     server.add_fault("bad-crc", op="GetObject", skip=2)  # after the two frames' records
-    assert transfer.download_results(7, storage, tmp_path / "dl").refetched == 1
-    server.corrupt("farm/tasks/7/results/d0/f000.bin")
+    assert download(tid, storage, tmp_path / "dl").refetched == 1
+    server.corrupt(f"farm/tasks/{tid}/results/d0/f000.bin")
     with pytest.raises(IntegrityError, match=r"result d0/f000\.bin: the stored object"):
-        transfer.download_results(7, storage, tmp_path / "dl2")
+        download(tid, storage, tmp_path / "dl2")
 
 
 def test_a_result_record_cannot_write_outside_the_destination(store: CountingStorage, tmp_path: Path) -> None:
     from rfarm.errors import UsageError
 
     record = {"frame": 1, "files": [{"path": "../escape.png", "key": "k", "hash": "0" * 32, "xxhash": "0", "size": 1}]}
-    store.put_bytes("tasks/9/outputs/frame-1.json", json.dumps(record).encode())
+    tid = new_task()
+    store.put_bytes(f"tasks/{tid}/outputs/frame-1.json", json.dumps(record).encode())
     with pytest.raises(UsageError, match="would land outside"):
-        transfer.download_results(9, store, tmp_path / "dl")
+        download(tid, store, tmp_path / "dl")
     assert not (tmp_path / "escape.png").exists() and not os.path.exists(tmp_path / "dl")

@@ -1,0 +1,345 @@
+"""The one seam every front end reaches the farm through.
+
+:class:`FarmAPI` names the operations the CLI, the service, the dashboard,
+the SDK and the add-ons use; each call carries its :class:`~rfarm.users.Caller`.
+:class:`LocalFarm` runs them on this machine's library and takes every access
+decision itself: an artist sees and changes only their own tasks and files
+(another user's task is answered exactly as an unknown one), managers and
+admins see and control every task, and only they change nodes and hardware
+configs. Work that stays on the user's machine (analysing or hashing a local
+file) does not go through here; :mod:`rfarm.submission`, :mod:`rfarm.upload`
+and :mod:`rfarm.download` are the client-side halves of the file flows.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from rfarm.config import Config
+from rfarm.errors import NotFoundError, UsageError
+from rfarm.users import Caller, Role
+
+if TYPE_CHECKING:
+    from rfarm.farm import Farm
+    from rfarm.hashing import FileHash
+    from rfarm.hwconfigs import HardwareConfigInfo
+    from rfarm.manifest import Manifest
+    from rfarm.models import Task
+    from rfarm.nodes import NodeInfo
+    from rfarm.request import SubmitRequest
+    from rfarm.stats import FarmStats
+    from rfarm.storage.base import Storage
+    from rfarm.taskinfo import FrameLog, TaskInfo
+    from rfarm.transfer import ResultFile
+    from rfarm.users import UserInfo
+
+#: how many nodes a resume or retry wakes at most (each wakes the next when it finishes)
+WAKE_LIMIT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A recorded task and what the farm warned about when it recorded it."""
+
+    task_id: int
+    warnings: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """Part of a frame's log from byte ``offset``; ``next_offset`` is where to read on from."""
+
+    text: str
+    offset: int
+    next_offset: int
+
+
+class FarmAPI(Protocol):
+    """The farm's operations as front ends use them."""
+
+    def submit(self, caller: Caller, request: SubmitRequest, manifest: Manifest | None = None) -> Submitted:
+        """Record a task (with the manifest of its uploaded files) and wake the nodes, atomically."""
+
+    def task(self, caller: Caller, task_id: int | str, *, with_frames: bool = True) -> TaskInfo: ...
+
+    def tasks(
+        self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
+    ) -> list[TaskInfo]: ...
+
+    def cancel(self, caller: Caller, task_id: int | str) -> int:
+        """Cancel the task; returns how many frames were cancelled."""
+
+    def pause(self, caller: Caller, task_id: int | str) -> TaskInfo: ...
+
+    def resume(self, caller: Caller, task_id: int | str) -> TaskInfo: ...
+
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> int:
+        """Queue failed (and cancelled) frames again; returns how many."""
+
+    def cleanup(self, caller: Caller, task_id: int | str) -> bool:
+        """Remove the task's workspace; whether there was one."""
+
+    def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]: ...
+
+    def read_log(self, caller: Caller, task_id: int | str, frame: int, attempt: int, offset: int = 0) -> LogChunk | None:
+        """The log of one attempt from ``offset``; None when there is none yet."""
+
+    def results(self, caller: Caller, task_id: int | str) -> list[ResultFile]: ...
+
+    def fetch_result(self, caller: Caller, task_id: int | str, result: ResultFile, dest: Path) -> bool:
+        """Write one result to ``dest``, hash-verified; whether a second fetch was needed."""
+
+    def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
+        """``{"to_upload": [...], "exists": [...]}`` for the caller's own store."""
+
+    def upload_file(self, caller: Caller, path: Path, file_hash: FileHash) -> None:
+        """Store one file in the caller's store and record it."""
+
+    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
+        """Mark the caller's stored objects as used now."""
+
+    def nodes(self, caller: Caller) -> list[NodeInfo]: ...
+
+    def set_node_enabled(self, caller: Caller, name: str, enabled: bool) -> None: ...
+
+    def hardware_configs(self, caller: Caller) -> list[HardwareConfigInfo]: ...
+
+    def add_hardware_config(
+        self, caller: Caller, name: str, *, ram_gb: float = 0, gpus: int = 0, gpu_memory_gb: float = 0,
+        tags: tuple[str, ...] = (),
+    ) -> HardwareConfigInfo: ...
+
+    def remove_hardware_config(self, caller: Caller, name: str) -> None: ...
+
+    def stats(self, caller: Caller, *, window: timedelta = timedelta(hours=24)) -> FarmStats: ...
+
+    def users(self, caller: Caller) -> list[UserInfo]: ...
+
+
+class LocalFarm:
+    """:class:`FarmAPI` on this machine's database, queue and storage."""
+
+    def __init__(self, config: Config, *, storage: Storage | None = None) -> None:
+        """``storage`` replaces the one ``config`` names (tests count and damage its objects)."""
+        self.config = config
+        self._storage = storage
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage if self._storage is not None else self.farm.storage
+
+    @property
+    def farm(self) -> Farm:
+        """The database (opened on first use), queue and storage."""
+        from rfarm.farm import open_farm
+
+        return open_farm(self.config)
+
+    def _open(self) -> None:
+        self.farm  # noqa: B018 - opening binds the models to this farm's database
+
+    # -- access ---------------------------------------------------------------
+
+    @staticmethod
+    def _require(caller: Caller, role: Role, what: str) -> None:
+        if not caller.may(role):
+            raise UsageError(f"{what} needs the {role} role; {caller.user!r} is {caller.role.value}")
+
+    @staticmethod
+    def _check_scope(caller: Caller) -> None:
+        if caller.all_users and not caller.may(Role.MANAGER):
+            raise UsageError(f"--all is for admins; {caller.user!r} is not in the config's admins")
+
+    def _task(self, caller: Caller, task_id: int | str, *, change: bool = False) -> Task:
+        """The task if the caller may see it (and, with ``change``, control it)."""
+        from rfarm.taskinfo import find_task
+
+        self._check_scope(caller)
+        self._open()
+        task = find_task(task_id, owner=None if caller.all_users else caller.user)
+        if change:
+            self._require(caller, Role.ARTIST, "changing a task")
+        return task
+
+    # -- tasks ----------------------------------------------------------------
+
+    def submit(self, caller: Caller, request: SubmitRequest, manifest: Manifest | None = None) -> Submitted:
+        from rfarm.recording import record_task
+
+        self._require(caller, Role.ARTIST, "submitting")
+        task_id, warnings = record_task(self.farm, request, manifest, user=caller.user, storage=self.storage)
+        return Submitted(task_id, warnings)
+
+    def task(self, caller: Caller, task_id: int | str, *, with_frames: bool = True) -> TaskInfo:
+        from rfarm.taskinfo import task_info
+
+        return task_info(self._task(caller, task_id), with_frames=with_frames)
+
+    def tasks(
+        self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
+    ) -> list[TaskInfo]:
+        from rfarm.taskinfo import list_tasks
+
+        self._check_scope(caller)
+        if user and user != caller.user and not caller.may(Role.MANAGER):
+            raise UsageError(f"only admins may list another user's tasks; you are {caller.user!r}")
+        self._open()
+        return list_tasks(user=user or (None if caller.all_users else caller.user), status=status, limit=limit)
+
+    def cancel(self, caller: Caller, task_id: int | str) -> int:
+        from rfarm import scheduler
+
+        task = self._task(caller, task_id, change=True)
+        return scheduler.cancel_task(task.id, actor=caller.user)
+
+    def pause(self, caller: Caller, task_id: int | str) -> TaskInfo:
+        from rfarm import scheduler
+
+        task = self._task(caller, task_id, change=True)
+        scheduler.pause_task(task.id, actor=caller.user)
+        return self.task(caller, task.id, with_frames=False)
+
+    def resume(self, caller: Caller, task_id: int | str) -> TaskInfo:
+        from rfarm import scheduler
+
+        task = self._task(caller, task_id, change=True)
+        scheduler.resume_task(task.id, actor=caller.user)
+        self.farm.queue.notify(task.id, count=4)
+        return self.task(caller, task.id, with_frames=False)
+
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> int:
+        from rfarm import scheduler
+
+        task = self._task(caller, task_id, change=True)
+        n = scheduler.retry_task(task.id, actor=caller.user, failed_only=failed_only)
+        self.farm.queue.notify(task.id, count=min(n, WAKE_LIMIT))
+        return n
+
+    def cleanup(self, caller: Caller, task_id: int | str) -> bool:
+        from rfarm.workspace import remove_workspace
+
+        task = self._task(caller, task_id, change=True)
+        return remove_workspace(self.config, task.user.name, task.id)
+
+    def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]:
+        from rfarm.taskinfo import frame_logs
+
+        return frame_logs(self._task(caller, task_id), frame)
+
+    def read_log(self, caller: Caller, task_id: int | str, frame: int, attempt: int, offset: int = 0) -> LogChunk | None:
+        from rfarm.errors import StorageError
+        from rfarm.storage.keys import log_key
+        from rfarm.taskinfo import frame_logs
+
+        task = self._task(caller, task_id)
+        entry = next((e for e in frame_logs(task, frame) if e.attempt == attempt), None)
+        if entry is not None and entry.path and Path(entry.path).is_file():
+            with open(entry.path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        elif attempt:
+            try:
+                data = self.storage.get_bytes(log_key(task.id, frame, attempt))[offset:]
+            except (NotFoundError, StorageError):
+                return None
+        else:
+            return None
+        return LogChunk(data.decode("utf-8", "replace"), offset, offset + len(data))
+
+    # -- files ----------------------------------------------------------------
+
+    def results(self, caller: Caller, task_id: int | str) -> list[ResultFile]:
+        from rfarm.transfer import stored_results
+
+        task = self._task(caller, task_id)
+        return stored_results(self.storage, task.id)
+
+    def fetch_result(self, caller: Caller, task_id: int | str, result: ResultFile, dest: Path) -> bool:
+        from rfarm.storage.keys import results_prefix
+        from rfarm.transfer import fetch_verified
+
+        task = self._task(caller, task_id)
+        if not result.key.startswith(results_prefix(task.id)):
+            raise NotFoundError(f"task {task.id} has no result {result.path}")
+        return fetch_verified(self.storage, result.key, dest, result.file_hash, label=f"result {result.path}")
+
+    def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
+        from rfarm.transfer import check_hashes
+
+        self._require(caller, Role.ARTIST, "uploading")
+        return check_hashes(caller.user, hashes, storage=self.storage)
+
+    def upload_file(self, caller: Caller, path: Path, file_hash: FileHash) -> None:
+        from rfarm.transfer import store_object
+
+        self._require(caller, Role.ARTIST, "uploading")
+        store_object(self.storage, caller.user, path, file_hash)
+
+    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
+        from rfarm.transfer import record_assets
+
+        self._require(caller, Role.ARTIST, "uploading")
+        self._open()
+        record_assets(caller.user, hashes)
+
+    # -- the farm -------------------------------------------------------------
+
+    def nodes(self, caller: Caller) -> list[NodeInfo]:
+        from rfarm.nodes import list_nodes
+
+        self._open()
+        return list_nodes()
+
+    def set_node_enabled(self, caller: Caller, name: str, enabled: bool) -> None:
+        from rfarm.nodes import set_enabled
+
+        self._require(caller, Role.MANAGER, f"{'enabling' if enabled else 'disabling'} a node")
+        self._open()
+        set_enabled(name, enabled)
+
+    def hardware_configs(self, caller: Caller) -> list[HardwareConfigInfo]:
+        from rfarm.hwconfigs import list_hardware_configs
+
+        self._open()
+        return list_hardware_configs()
+
+    def add_hardware_config(
+        self, caller: Caller, name: str, *, ram_gb: float = 0, gpus: int = 0, gpu_memory_gb: float = 0,
+        tags: tuple[str, ...] = (),
+    ) -> HardwareConfigInfo:
+        from rfarm.hwconfigs import add_hardware_config
+
+        self._require(caller, Role.MANAGER, "changing hardware configs")
+        self._open()
+        return add_hardware_config(name, ram_gb=ram_gb, gpus=gpus, gpu_memory_gb=gpu_memory_gb, tags=tags)
+
+    def remove_hardware_config(self, caller: Caller, name: str) -> None:
+        from rfarm.hwconfigs import remove_hardware_config
+
+        self._require(caller, Role.MANAGER, "changing hardware configs")
+        self._open()
+        remove_hardware_config(name)
+
+    def stats(self, caller: Caller, *, window: timedelta = timedelta(hours=24)) -> FarmStats:
+        from rfarm.stats import farm_stats
+
+        self._open()
+        return farm_stats(window=window)
+
+    def users(self, caller: Caller) -> list[UserInfo]:
+        from rfarm.users import list_users
+
+        self._require(caller, Role.ADMIN, "listing users")
+        self._open()
+        return list_users()
+
+
+def open_api(config: Config) -> FarmAPI:
+    """The farm ``config`` names, as the seam front ends use."""
+    return LocalFarm(config)
+
+
+__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "Submitted", "open_api"]

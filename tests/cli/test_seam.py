@@ -1,0 +1,59 @@
+"""The CLI reaches the farm only through :mod:`rfarm.api`.
+
+A command may read the configuration, print, and do work that stays on the
+user's machine (analyse or hash a local file, the client halves of the file
+flows); the worker command runs the node itself. Everything else that touches
+the farm's database, queue or storage goes through the seam.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CLI = Path(__file__).resolve().parents[2] / "rfarm" / "cli"
+
+#: rfarm modules a CLI module may import at run time
+ALLOWED = {
+    "rfarm", "rfarm.api", "rfarm.users", "rfarm.states", "rfarm.config", "rfarm.errors", "rfarm.progress",
+    "rfarm.scene", "rfarm.hashing", "rfarm.submission", "rfarm.upload", "rfarm.download",
+    "rfarm.hardware",  # this machine's hardware
+    "rfarm.worker",  # `rfarm worker` is the render node itself, the farm's trusted side
+}
+
+
+def runtime_imports(source: str) -> set[str]:
+    """The rfarm modules ``source`` imports, leaving out imports only type checkers see."""
+    tree = ast.parse(source)
+    typing_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only.update(id(n) for n in ast.walk(node))
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "rfarm":
+            found.add(node.module)
+            if node.module == "rfarm":
+                found.update(f"rfarm.{alias.name}" for alias in node.names if alias.name != "__version__")
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "rfarm")
+    return found
+
+
+def test_the_checker_sees_direct_and_hidden_imports() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from rfarm.models import Task\n"
+        "def f():\n    from rfarm import scheduler, __version__\n    import rfarm.db\n"
+    )
+    assert runtime_imports(source) == {"rfarm", "rfarm.scheduler", "rfarm.db"}
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in CLI.glob("*.py")))
+def test_cli_module_reaches_the_farm_only_through_the_seam(module: str) -> None:
+    imported = runtime_imports((CLI / module).read_text(encoding="utf-8"))
+    outside = sorted(m for m in imported if m not in ALLOWED and not m.startswith(("rfarm.cli", "rfarm.analysis")))
+    assert not outside, f"rfarm/cli/{module} imports {outside}: call rfarm.api instead"
