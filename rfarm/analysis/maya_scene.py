@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from rfarm.analysis import mel
@@ -18,6 +19,7 @@ from rfarm.analysis.base import (
     AnalysisResult,
     Collector,
     Dependency,
+    reference_key,
     RenderLayer,
     SceneInfo,
     Tip,
@@ -47,6 +49,17 @@ Reader = Callable[[Path, "MayaSceneBuilder"], None]
 MAX_REFERENCE_DEPTH = 16
 _INDEX = re.compile(r"\[[^\]]*\]")
 
+@dataclass(frozen=True, slots=True)
+class DepthInfo:
+    """One ``file -rdi`` line: a reference of the tree below the file that writes it."""
+
+    depth: int
+    path: str
+    namespace: str
+    node: str
+    deferred: bool
+
+
 def _major_version(version: str | None) -> int | None:
     match = re.match(r"(\d{4})", version or "")
     return int(match.group(1)) if match else None
@@ -60,26 +73,39 @@ class MayaSceneBuilder:
         resolver: resolves the paths it names.
         collector: receives the dependencies (shared with referenced files).
         namespace: prefix for node names in a referenced file.
+        depth: how many references away from the scene this file is (0: the scene).
+        unloaded: the reference nodes (full names) the scene marks unloaded,
+            shared by every file of the tree.
     """
 
     def __init__(
-        self, path: Path, resolver: PathResolver, collector: Collector, *, namespace: str = ""
+        self,
+        path: Path,
+        resolver: PathResolver,
+        collector: Collector,
+        *,
+        namespace: str = "",
+        depth: int = 0,
+        unloaded: set[str] | None = None,
     ) -> None:
         self.path = path
         self.resolver = resolver
         self.collector = collector
         self.namespace = namespace
+        self.depth = depth
+        self.source = str(resolver.scene) if depth == 0 else str(path)
+        self.unloaded = set() if unloaded is None else unloaded
+        self.depth_info: list[DepthInfo] = []
         self.version: str | None = None
         self.codec = "cp1252"
         self.time_unit: str | None = None
         self.plugins: dict[str, str] = {}
         self.tips: list[Tip] = []
-        self.references: list[tuple[Dependency, str]] = []  # (dependency, namespace)
+        self.references: list[tuple[Dependency, str]] = []  # (new reference, namespace)
         self._settings: dict[str, dict[str, AttrValue]] = {name: {} for name in SETTINGS}
         self._cameras: dict[str, list[str | bool]] = {}
         self._layers: dict[str, bool] = {}
         self._setup_layers: dict[str, str] = {}
-        self._unloaded: set[str] = set()
         self._file_refs: list[tuple[str, str, str]] = []
         self._node_types: dict[str, str] = {}
         self._current: tuple[str, str | None] = ("", None)
@@ -97,11 +123,21 @@ class MayaSceneBuilder:
     def reference(
         self, path: str, *, namespace: str, node: str, depth: int | None, deferred: bool
     ) -> None:
-        """A ``file -r`` line (``depth`` None) or a ``file -rdi`` depth-info line."""
+        """A ``file -r`` line (``depth`` None) or a ``file -rdi`` depth-info line.
+
+        The ``-rdi`` lines list this file's whole reference tree, depth first;
+        ``-dr 1`` on one marks that reference unloaded.
+        """
         if depth is None:
             self._file_refs.append((path, namespace, node))
-        elif depth == 1 and deferred:
-            self._unloaded.add(node)
+            return
+        self.depth_info.append(DepthInfo(depth, path, namespace, self.full_name(node), deferred))
+        if deferred:
+            self.unloaded.add(self.full_name(node))
+
+    def full_name(self, node: str) -> str:
+        """A node's name as the scene sees it, under this file's namespace."""
+        return f"{self.namespace}:{node}" if self.namespace and node else node
 
     def create_node(self, node_type: str, name: str, parent: str | None) -> None:
         self._flush()
@@ -230,10 +266,17 @@ class MayaSceneBuilder:
 
     def _add(
         self, path: str, *, kind: str, node: str, node_type: str, attr: str, lookup: str | None = None
-    ) -> Dependency:
-        node = f"{self.namespace}:{node}" if self.namespace else node
+    ) -> tuple[Dependency, bool]:
         return self.collector.add(
-            self.resolver, path, kind=kind, node=node, node_type=node_type, attr=attr, lookup=lookup
+            self.resolver,
+            path,
+            kind=kind,
+            node=self.full_name(node),
+            node_type=node_type,
+            attr=attr,
+            lookup=lookup,
+            source=self.source,
+            depth=self.depth + (kind == "reference"),
         )
 
     # Results ----------------------------------------------------------------------
@@ -242,15 +285,17 @@ class MayaSceneBuilder:
         """Flush the last node and add the loaded references as dependencies."""
         self._flush()
         for path, namespace, node in self._file_refs:
-            if node in self._unloaded:
+            if self.full_name(node) in self.unloaded:
                 self.tip(
                     "unloaded_reference",
                     "info",
-                    f"Reference {node} ({path}) is unloaded in the scene, so a render does not load it.",
+                    f"Reference {self.full_name(node)} ({path}) is unloaded in the scene, so a render "
+                    "does not load it.",
                 )
                 continue
-            dep = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
-            self.references.append((dep, namespace))
+            dep, new = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
+            if new:
+                self.references.append((dep, namespace))
         if self._script_nodes:
             self.tip(
                 "script_nodes",
@@ -382,7 +427,7 @@ def _sequence_lookup(path: str, leaves: Mapping[str, AttrValue]) -> str | None:
 
 
 class MayaAnalyzer:
-    """Analyses .ma and .mb scenes, following the references they load.
+    """Analyses .ma and .mb scenes and every file of their reference tree.
 
     Args:
         readers: file suffix -> function that feeds a file to a builder.
@@ -395,12 +440,18 @@ class MayaAnalyzer:
         collector = Collector()
         builder = MayaSceneBuilder(path, resolver, collector)
         self._read(path, builder)
-        tips = list(builder.tips)
-        seen = {os.path.realpath(path)}
-        self._follow(builder, collector, seen, tips, depth=1)
+        tree = _ReferenceTree(self, builder, collector)
+        tree.walk()
         info = builder.scene_info("maya")
-        tips += builder.render_tips(info) + collector.tips()
-        return AnalysisResult(info, tuple(collector.dependencies), sort_tips(tips))
+        tips = tree.tips + builder.render_tips(info) + collector.tips()
+        scene = os.path.realpath(path)
+        dependencies = [
+            dep for dep in collector.dependencies if dep.kind != "reference" or reference_key(dep) != scene
+        ]
+        return AnalysisResult(info, tuple(dependencies), sort_tips(tips))
+
+    def can_read(self, path: Path) -> bool:
+        return path.suffix.lower() in self._readers
 
     def _read(self, path: Path, builder: MayaSceneBuilder) -> None:
         reader = self._readers.get(path.suffix.lower())
@@ -409,39 +460,138 @@ class MayaAnalyzer:
         reader(path, builder)
         builder.finish()
 
+
+class _ReferenceTree:
+    """Reads each file of a scene's reference tree once, depth first.
+
+    A file's own ``file -r`` lines lead to the files it loads; afterwards the
+    ``file -rdi`` lines of every file read add the nested references whose
+    referencing file is absent, so they are listed all the same (and read
+    when present).
+    """
+
+    def __init__(self, analyzer: MayaAnalyzer, top: MayaSceneBuilder, collector: Collector) -> None:
+        self.analyzer = analyzer
+        self.collector = collector
+        self.tips: list[Tip] = list(top.tips)
+        self.builders = [top]
+        self.read = {os.path.realpath(top.path)}
+        # reference (reference_key) -> the files that lead to it, the scene first
+        self.chains: dict[str, tuple[str, ...]] = {}
+        # file read (its source) -> the files from the scene to it
+        self.file_chains: dict[str, tuple[str, ...]] = {top.source: (top.source,)}
+
+    def walk(self) -> None:
+        top = self.builders[0]
+        self._follow(top, [(dep, ns) for dep, ns in top.references], (top.source,))
+        index = 0
+        while index < len(self.builders):
+            self._depth_info(self.builders[index])
+            index += 1
+        self._missing_tip()
+
     def _follow(
-        self, parent: MayaSceneBuilder, collector: Collector, seen: set[str], tips: list[Tip], *, depth: int
+        self, parent: MayaSceneBuilder, references: list[tuple[Dependency, str]], chain: tuple[str, ...]
     ) -> None:
-        """Read the files ``parent`` references (each once) for their own dependencies."""
-        for dep, namespace in parent.references:
+        """Read the files ``references`` load (each once), then the files they load.
+
+        ``chain`` is the files from the scene to the one that names ``references``.
+        """
+        above = {os.path.realpath(path) for path in chain}
+        for dep, namespace in references:
+            self.chains.setdefault(reference_key(dep), chain)
             if not dep.files:
                 continue
             child_path = Path(dep.files[0])
             real = os.path.realpath(child_path)
-            if real in seen or child_path.suffix.lower() not in self._readers:
-                continue
-            if depth > MAX_REFERENCE_DEPTH:
-                tips.append(
-                    Tip(
-                        "reference_depth",
-                        "warning",
-                        f"References nest deeper than {MAX_REFERENCE_DEPTH} levels; the files "
-                        f"{parent.path} references were not read.",
-                    )
+            if real in above:
+                names = " > ".join(Path(p).name for p in (*chain, dep.files[0]))
+                self.tips.append(
+                    Tip("reference_loop", "warning",
+                        f"A reference loops back to a file above it ({names}); Maya does not load it again.")
                 )
-                return
-            seen.add(real)
+                continue
+            if real in self.read or not self.analyzer.can_read(child_path):
+                continue
+            if dep.depth > MAX_REFERENCE_DEPTH:
+                self.tips.append(
+                    Tip("reference_depth", "warning",
+                        f"References nest deeper than {MAX_REFERENCE_DEPTH} levels; {dep.path} was not read.")
+                )
+                continue
+            self.read.add(real)
             prefix = ":".join(part for part in (parent.namespace, namespace.strip(":")) if part)
             child = MayaSceneBuilder(
-                child_path, parent.resolver.for_scene(child_path), collector, namespace=prefix
+                child_path,
+                parent.resolver.for_scene(child_path),
+                self.collector,
+                namespace=prefix,
+                depth=dep.depth,
+                unloaded=parent.unloaded,
             )
             try:
-                self._read(child_path, child)
+                self.analyzer._read(child_path, child)
             except AnalysisError as exc:
-                tips.append(Tip("unreadable_reference", "warning", f"Referenced file not read: {exc}"))
+                self.tips.append(Tip("unreadable_reference", "warning", f"Referenced file not read: {exc}"))
                 continue
-            tips.extend(child.tips)
-            self._follow(child, collector, seen, tips, depth=depth + 1)
+            self.tips.extend(child.tips)
+            self.builders.append(child)
+            self.file_chains[child.source] = (*chain, child.source)
+            self._follow(child, child.references, self.file_chains[child.source])
+
+    def _depth_info(self, builder: MayaSceneBuilder) -> None:
+        """List the nested references a file's ``-rdi`` lines name that no file read has listed.
+
+        The lines come depth first, so a line's referencing file is the last
+        line before it one level up (the file itself for depth 1).
+        """
+        chain = self.file_chains[builder.source]
+        parents: list[str] = [builder.source]  # parents[d]: the file at relative depth d
+        skip_below: int | None = None
+        for info in builder.depth_info:
+            if info.depth < 1 or info.depth > len(parents):
+                continue  # a line out of order: no known referencing file
+            del parents[info.depth :]
+            if skip_below is not None and info.depth > skip_below:
+                parents.append(info.path)
+                continue
+            skip_below = info.depth if info.deferred else None
+            if info.deferred:
+                parents.append(info.path)
+                continue
+            referencing = Path(parents[-1])
+            resolver = builder.resolver.for_scene(referencing) if referencing.is_file() else builder.resolver
+            dep, is_new = self.collector.add(
+                resolver,
+                info.path,
+                kind="reference",
+                node=info.node,
+                node_type="reference",
+                attr="",
+                source=builder.source,
+                via=parents[-1],
+                depth=builder.depth + info.depth,
+            )
+            parents.append(dep.files[0] if dep.files else dep.resolved or info.path)
+            if is_new:
+                path_chain = (*chain, *parents[1:-1])
+                ns_of_node = info.node.rpartition(":")[0]
+                namespace = ":".join(part for part in (ns_of_node, info.namespace.strip(":")) if part)
+                self._follow(builder, [(dep, namespace)], path_chain)
+
+    def _missing_tip(self) -> None:
+        missing = [dep for dep in self.collector.dependencies if dep.kind == "reference" and not dep.exists]
+        if not missing:
+            return
+        lines = []
+        for dep in missing[:5]:
+            chain = self.chains.get(reference_key(dep), (dep.via,))
+            lines.append(f"{dep.path} (needed by {' > '.join(chain)})")
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        self.tips.append(
+            Tip("missing_reference", "warning",
+                f"{len(missing)} referenced file(s) not found: " + "; ".join(lines) + more + ".")
+        )
 
 
 def decode(raw: bytes, codec: str = "cp1252") -> str:

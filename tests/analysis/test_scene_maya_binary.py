@@ -141,8 +141,8 @@ def test_binary_scene(tmp_path: Path, wide: bool) -> None:
     )
     assert info["cameras"] == ["shotCam"]
     assert info["render_layers"] == [
-        {"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None},
-        {"name": "beauty", "renderable": False, "render_setup_layer": None},
+        {"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None, "overrides": {}},
+        {"name": "beauty", "renderable": False, "render_setup_layer": None, "overrides": {}},
     ]
     assert info["plugins"] == {"mtoa": "5.0.0", "myShaders": "1.2"}
     deps = [(d.kind, d.node, d.node_type, d.attr, d.path) for d in result.dependencies]
