@@ -101,7 +101,7 @@ class MayaSceneBuilder:
         self.time_unit: str | None = None
         self.plugins: dict[str, str] = {}
         self.tips: list[Tip] = []
-        self.references: list[tuple[Dependency, str]] = []  # (new reference, namespace)
+        self.references: list[tuple[Dependency, str]] = []  # (reference, namespace)
         self._settings: dict[str, dict[str, AttrValue]] = {name: {} for name in SETTINGS}
         self._cameras: dict[str, list[str | bool]] = {}
         self._layers: dict[str, bool] = {}
@@ -293,9 +293,8 @@ class MayaSceneBuilder:
                     "does not load it.",
                 )
                 continue
-            dep, new = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
-            if new:
-                self.references.append((dep, namespace))
+            dep, _ = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
+            self.references.append((dep, namespace))
         if self._script_nodes:
             self.tip(
                 "script_nodes",
@@ -483,7 +482,7 @@ class _ReferenceTree:
 
     def walk(self) -> None:
         top = self.builders[0]
-        self._follow(top, [(dep, ns) for dep, ns in top.references], (top.source,))
+        self._follow(top, top.references, (top.source,))
         index = 0
         while index < len(self.builders):
             self._depth_info(self.builders[index])
