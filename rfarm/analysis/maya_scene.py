@@ -111,6 +111,7 @@ class MayaSceneBuilder:
         self._current: tuple[str, str | None] = ("", None)
         self._pending: dict[str, AttrValue] = {}
         self._script_nodes: list[str] = []
+        self.unknown_paths: list[str] = []
 
     # Events ------------------------------------------------------------------------
 
@@ -165,7 +166,12 @@ class MayaSceneBuilder:
     def wants_attributes(self) -> bool:
         """Whether any attribute of the current node can matter."""
         name, node_type = self._current
-        return name in SETTINGS or name in self._node_types or node_type in DEPENDENCY_ATTRS
+        return (
+            name in SETTINGS
+            or name in self._node_types
+            or node_type in DEPENDENCY_ATTRS
+            or node_type == "colorManagementGlobals"
+        )
 
     def wants_strings(self) -> bool:
         """Whether a string attribute of the current node could name an input file."""
@@ -212,25 +218,34 @@ class MayaSceneBuilder:
             self._cameras[name][1] = bool(value)
         elif node_type == "renderLayer" and leaf in ("rndr", "renderable"):
             self._layers[name] = bool(value)
+        if node_type == "colorManagementGlobals" and leaf in ("cfp", "configFilePath") and isinstance(value, str):
+            if value and not value.startswith("<MAYA_"):
+                self.tip(
+                    "ocio_config",
+                    "info",
+                    f"The scene's colour management reads the OCIO config {value}: configuration, not sent, "
+                    "so render nodes need it at that path (or through path mapping).",
+                )
         table = DEPENDENCY_ATTRS.get(node_type or "")
         if table is None:
-            if isinstance(value, str) and self._looks_like_input(node_type, leaf, value):
-                self._add(value, kind="unclassified", node=name, node_type=node_type or "", attr=attr)
+            self._note_unknown_path(name, node_type, leaf, attr, value)
         elif pending:
             self._pending[attr] = value
         elif leaf in table:
             self._emit(name, node_type or "", {attr: value})
 
-    def _looks_like_input(self, node_type: str | None, attr: str, value: str) -> bool:
-        """A path with an input file's extension on a node type the table does not know.
+    def _note_unknown_path(self, name: str, node_type: str | None, leaf: str, attr: str, value: AttrValue) -> None:
+        """Remember a string that looks like an input file on an attribute the table does not know.
 
-        Labels, patterns, search paths and the scene's own name are not inputs.
+        It is not sent (the table decides what is an input); a tip names it.
+        Labels, patterns, settings nodes and the scene's own name do not count.
         """
-        if node_type in NOT_INPUT_TYPES or attr in NOT_INPUT_ATTRS or "\n" in value or len(value) > 4096:
-            return False
-        if not PATH_SHAPED.search(value) or not INPUT_EXTENSIONS.search(value):
-            return False
-        return value.replace("\\", "/").rpartition("/")[2] != self.path.name
+        if not isinstance(value, str) or node_type in NOT_INPUT_TYPES or leaf in NOT_INPUT_ATTRS:
+            return
+        if "\n" in value or len(value) > 4096 or not PATH_SHAPED.search(value) or not INPUT_EXTENSIONS.search(value):
+            return
+        if value.replace("\\", "/").rpartition("/")[2] != self.path.name:
+            self.unknown_paths.append(f"{self.full_name(name)}.{attr} = {value}")
 
     def _flush(self) -> None:
         name, node_type = self._current
@@ -246,6 +261,7 @@ class MayaSceneBuilder:
             leaf = _INDEX.sub("", attr.rpartition(".")[2])
             kind = table.get(leaf)
             if kind is None:
+                self._note_unknown_path(name, node_type, leaf, attr, value)
                 continue
             values = value if isinstance(value, tuple) else (value,)
             for index, item in enumerate(values):
@@ -295,6 +311,15 @@ class MayaSceneBuilder:
                 continue
             dep, _ = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
             self.references.append((dep, namespace))
+        if self.unknown_paths:
+            shown = "; ".join(self.unknown_paths[:5])
+            more = f" and {len(self.unknown_paths) - 5} more" if len(self.unknown_paths) > 5 else ""
+            self.tip(
+                "unknown_path_attribute",
+                "info",
+                f"Strings that look like files on attributes not known to hold inputs, so not sent: {shown}{more}. "
+                "If the render needs them, add them to the project or path mapping.",
+            )
         if self._script_nodes:
             self.tip(
                 "script_nodes",

@@ -62,7 +62,6 @@ def test_traps_dependencies(scene_data: Path) -> None:
         ("proxy", "rsProxy1", "fn", "H:/proxies/tree.####.rs"),
         ("texture", "rsDomeLightShape1", "tex0", "H:/hdri/sky.hdr"),
         ("materialx", "mtlx1", "filename", "looks/bottle.mtlx"),
-        ("unclassified", "custom1", "dataFile", "K:/plugin/data/lut.ocio"),
         # A reference edit overrides the referenced file node's texture.
         ("texture", "char:file1", "fileTextureName", "G:/proj/textures/override.png"),
         # The reference tree: `file -r` lines, then the nested references only the
@@ -85,7 +84,10 @@ def test_traps_dependencies(scene_data: Path) -> None:
     codes = {tip.code: tip for tip in result.tips}
     assert set(codes) == {
         "missing_files", "missing_reference", "local_path", "unknown_variable", "unloaded_reference", "script_nodes",
+        "unknown_path_attribute",
     }
+    # A path on an attribute the table does not know is a tip, not an input.
+    assert "custom1.dataFile = K:/plugin/data/lut.ocio" in codes["unknown_path_attribute"].message
     assert "line.ma (needed by " + " > ".join(
         (str(scene_data / "traps.ma"), "G:/proj/assets/char/char_rig.mb", "G:/proj/assets/char/char_model.ma")
     ) in codes["missing_reference"].message
@@ -242,7 +244,7 @@ def test_dependency_table(write_ma: WriteMa, node: str, attr: str, value: str, k
     assert deps_of(analyze_scene(write_ma("t.ma", body), env={})) == [(kind, "n1", attr, value)]
 
 
-def test_ocio_config_and_cache_files(write_ma: WriteMa) -> None:
+def test_cache_files_and_an_ocio_config_that_is_configuration(write_ma: WriteMa) -> None:
     body = (
         'createNode cacheFile -n "clothCache1";\n'
         '\tsetAttr ".cp" -type "string" "cache/nCache/shot";\n'
@@ -250,7 +252,6 @@ def test_ocio_config_and_cache_files(write_ma: WriteMa) -> None:
         'select -ne :defaultColorMgtGlobals;\n'
         '\tsetAttr ".cfp" -type "string" "/studio/ocio/aces_1.2/config.ocio";\n'
     )
-    assert deps_of(analyze_scene(write_ma("c.ma", body), env={})) == [
-        ("cache", "clothCache1", "cp", "cache/nCache/shot/clothShape1.xml"),
-        ("ocio", "defaultColorMgtGlobals", "cfp", "/studio/ocio/aces_1.2/config.ocio"),
-    ]
+    result = analyze_scene(write_ma("c.ma", body), env={})
+    assert deps_of(result) == [("cache", "clothCache1", "cp", "cache/nCache/shot/clothShape1.xml")]
+    assert "/studio/ocio/aces_1.2/config.ocio" in next(t for t in result.tips if t.code == "ocio_config").message
