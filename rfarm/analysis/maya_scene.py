@@ -41,6 +41,8 @@ from rfarm.analysis.maya_nodes import (
     time_unit_fps,
 )
 from rfarm.analysis.paths import PathResolver
+from rfarm.analysis.render_setup import NODE_TYPES as RENDER_SETUP_TYPES
+from rfarm.analysis.render_setup import RenderSetup
 from rfarm.errors import AnalysisError
 
 AttrValue = str | float | bool | tuple[str, ...]
@@ -48,6 +50,7 @@ Reader = Callable[[Path, "MayaSceneBuilder"], None]
 
 MAX_REFERENCE_DEPTH = 16
 _INDEX = re.compile(r"\[[^\]]*\]")
+_TRACKED_TYPES = frozenset({"camera", "renderLayer", "reference", *RENDER_SETUP_TYPES})
 
 @dataclass(frozen=True, slots=True)
 class DepthInfo:
@@ -106,6 +109,7 @@ class MayaSceneBuilder:
         self._cameras: dict[str, list[str | bool]] = {}
         self._layers: dict[str, bool] = {}
         self._setup_layers: dict[str, str] = {}
+        self.render_setup = RenderSetup()
         self._file_refs: list[tuple[str, str, str]] = []
         self._node_types: dict[str, str] = {}
         self._current: tuple[str, str | None] = ("", None)
@@ -151,7 +155,8 @@ class MayaSceneBuilder:
             self._setup_layers[name] = ""
         elif node_type == "script" and name not in SCRIPT_NODES_MAYA_WRITES:
             self._script_nodes.append(name)
-        if node_type in DEPENDENCY_ATTRS or node_type in ("camera", "renderLayer", "reference"):
+        self.render_setup.create_node(node_type, name)
+        if node_type in DEPENDENCY_ATTRS or node_type in _TRACKED_TYPES:
             self._node_types[name] = node_type
 
     def select(self, name: str) -> None:
@@ -196,6 +201,7 @@ class MayaSceneBuilder:
         dst_node, _, dst_attr = destination.lstrip(":").partition(".")
         if dst_attr == "lrl" and src_attr == "msg" and dst_node in self._setup_layers:
             self._setup_layers[dst_node] = src_node
+        self.render_setup.connect(src_node, src_attr, dst_node, dst_attr)
 
     def edited_path(self, node: str, attr: str, value: str) -> None:
         """A reference edit that sets ``node.attr`` (long name) to a path."""
@@ -218,6 +224,8 @@ class MayaSceneBuilder:
             self._cameras[name][1] = bool(value)
         elif node_type == "renderLayer" and leaf in ("rndr", "renderable"):
             self._layers[name] = bool(value)
+        elif node_type in RENDER_SETUP_TYPES:
+            self.render_setup.set_attr(name, leaf, value)
         if node_type == "colorManagementGlobals" and leaf in ("cfp", "configFilePath") and isinstance(value, str):
             if value and not value.startswith("<MAYA_"):
                 self.tip(
@@ -358,7 +366,8 @@ class MayaSceneBuilder:
         if time_unit is None:
             defaulted.append("time_unit")
             time_unit = "film"
-        layers = self._render_layers()
+        scene_settings = {"start": start, "end": end, "by_frame": by_frame, "width": width, "height": height}
+        layers = self._render_layers(scene_settings)
         if not self._layers:
             defaulted.append("render_layers")
         cameras = tuple(str(parent) for parent, renderable in self._cameras.values() if renderable)
@@ -402,13 +411,18 @@ class MayaSceneBuilder:
             return "iff"
         return IMAGE_FORMATS.get(int(outf), str(int(outf)))  # type: ignore[arg-type]
 
-    def _render_layers(self) -> tuple[RenderLayer, ...]:
+    def _render_layers(self, settings: Mapping[str, float]) -> tuple[RenderLayer, ...]:
+        """Each layer, with the Render Setup overrides its own settings differ by."""
         if not self._layers:
             return (RenderLayer("defaultRenderLayer", True),)
         owners = {legacy: setup for setup, legacy in self._setup_layers.items() if legacy}
-        return tuple(
-            RenderLayer(name, renderable, owners.get(name)) for name, renderable in self._layers.items()
-        )
+        cameras = {shape: (str(parent), bool(flag)) for shape, (parent, flag) in self._cameras.items()}
+        layers = []
+        for name, renderable in self._layers.items():
+            setup = owners.get(name)
+            overrides = self.render_setup.overrides(setup, settings, cameras) if setup else ()
+            layers.append(RenderLayer(name, renderable, setup, overrides))
+        return tuple(layers)
 
     def render_tips(self, info: SceneInfo) -> list[Tip]:
         """Why the scene cannot render as it stands, and what a render will do."""
