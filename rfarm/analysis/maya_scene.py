@@ -477,7 +477,7 @@ class MayaAnalyzer:
     def analyze(self, path: Path, resolver: PathResolver) -> AnalysisResult:
         collector = Collector()
         builder = MayaSceneBuilder(path, resolver, collector)
-        self._read(path, builder)
+        self.read(path, builder)
         tree = _ReferenceTree(self, builder, collector)
         tree.walk()
         info = builder.scene_info("maya")
@@ -491,7 +491,8 @@ class MayaAnalyzer:
     def can_read(self, path: Path) -> bool:
         return path.suffix.lower() in self._readers
 
-    def _read(self, path: Path, builder: MayaSceneBuilder) -> None:
+    def read(self, path: Path, builder: MayaSceneBuilder) -> None:
+        """Feed one file to ``builder`` and finish it."""
         reader = self._readers.get(path.suffix.lower())
         if reader is None:
             raise AnalysisError(f"{path} is not a Maya scene (.ma or .mb).")
@@ -568,7 +569,7 @@ class _ReferenceTree:
                 unloaded=parent.unloaded,
             )
             try:
-                self.analyzer._read(child_path, child)
+                self.analyzer.read(child_path, child)
             except AnalysisError as exc:
                 self.tips.append(Tip("unreadable_reference", "warning", f"Referenced file not read: {exc}"))
                 continue
