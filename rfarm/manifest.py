@@ -115,6 +115,9 @@ class Manifest:
 def references_of(analysis: AnalysisResult, *, files: Iterable[str] | None = None) -> tuple[Reference, ...]:
     """The analysed dependencies that have files, as references.
 
+    A referenced file named by several files (or in several spellings) gives
+    one reference per naming, so each of those files can be rewritten.
+
     Args:
         files: When given, only files in it are kept (those that were uploaded).
     """
@@ -123,5 +126,6 @@ def references_of(analysis: AnalysisResult, *, files: Iterable[str] | None = Non
     for dep in analysis.dependencies:
         present = tuple(f for f in dep.files if kept is None or f in kept)
         if dep.exists and present:
-            refs.setdefault((dep.path, dep.source), Reference(dep.path, dep.source, present))
+            for path, source in ((dep.path, dep.source), *dep.also):
+                refs.setdefault((path, source), Reference(path, source, present))
     return tuple(refs.values())

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -23,6 +24,17 @@ class RenderLayer:
     name: str
     renderable: bool
     render_setup_layer: str | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
+    """Settings the layer renders with that differ from the scene's, as ``(key, value)``:
+    ``start``, ``end``, ``width``, ``height`` or ``cameras`` (a tuple of names)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "renderable": self.renderable,
+            "render_setup_layer": self.render_setup_layer,
+            "overrides": {key: _plain_value(value) for key, value in self.overrides},
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +81,7 @@ class SceneInfo:
             "image_prefix": self.image_prefix,
             "image_format": self.image_format,
             "cameras": list(self.cameras),
-            "render_layers": [
-                {
-                    "name": layer.name,
-                    "renderable": layer.renderable,
-                    "render_setup_layer": layer.render_setup_layer,
-                }
-                for layer in self.render_layers
-            ],
+            "render_layers": [layer.to_dict() for layer in self.render_layers],
             "time_unit": self.time_unit,
             "fps": self.fps,
             "plugins": dict(self.plugins),
@@ -91,8 +96,15 @@ class Dependency:
     ``path`` is exactly as the scene writes it; ``resolved`` is where it was
     looked for (the first candidate that exists, else the most likely one);
     ``files`` lists the files present, with tile and frame patterns expanded.
-    ``source`` is the scene file the path was read from (a referenced file's
-    own dependencies name that file).
+    ``source`` is the scene file whose text writes the path (the file a render
+    node rewrites); ``via`` is the file of the reference tree that needs it,
+    usually the same, but a nested reference that only the scene's
+    ``file -rdi`` lines name (its referencing file being absent) is needed
+    via that absent file. ``depth`` counts references from the scene: for a
+    reference, the depth of the file it loads (1: the scene references it); for
+    any other input, the depth of the file that needs it (0: the scene).
+    ``also`` lists the other ``(path as written, source)`` spellings of the same
+    referenced file, each file being listed once.
     """
 
     path: str
@@ -104,6 +116,9 @@ class Dependency:
     exists: bool
     files: tuple[str, ...] = ()
     source: str = ""
+    via: str = ""
+    depth: int = 0
+    also: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -121,6 +136,9 @@ class Dependency:
             "exists": self.exists,
             "files": list(self.files),
             "source": self.source,
+            "via": self.via,
+            "depth": self.depth,
+            "also": [{"path": path, "source": source} for path, source in self.also],
         }
 
 
@@ -189,12 +207,14 @@ class Analyzer(Protocol):
 class Collector:
     """Resolves dependencies as a scene (and the files it references) names them.
 
-    It keeps what the dependency tips need: local-only paths and unknown
-    variables.
+    A referenced file is listed once, however many files or namespaces
+    reference it: later namings join the first one's ``also``. It keeps what
+    the dependency tips need: local-only paths and unknown variables.
     """
 
     def __init__(self) -> None:
         self.dependencies: list[Dependency] = []
+        self._references: dict[str, int] = {}
         self._local_paths: dict[str, None] = {}
         self._unknown_variables: dict[str, None] = {}
 
@@ -208,12 +228,21 @@ class Collector:
         node_type: str,
         attr: str,
         lookup: str | None = None,
-    ) -> Dependency:
-        """Resolve ``lookup`` (default: ``path``) and record the dependency."""
+        source: str | None = None,
+        via: str | None = None,
+        depth: int = 0,
+    ) -> tuple[Dependency, bool]:
+        """Resolve ``lookup`` (default: ``path``) and record the dependency.
+
+        ``source`` and ``via`` default to the resolver's scene. Returns the
+        dependency and whether it is new (False: a reference to a file already
+        listed, whose ``also`` now names this spelling).
+        """
         found = resolver.resolve(lookup or path, kind=kind)
         if found.local_only:
             self._local_paths[path] = None
         self._unknown_variables.update(dict.fromkeys(found.unknown_variables))
+        source = str(resolver.scene) if source is None else source
         dep = Dependency(
             path=path,
             kind=kind,
@@ -223,10 +252,22 @@ class Collector:
             resolved=found.resolved,
             exists=found.exists,
             files=found.files,
-            source=str(resolver.scene),
+            source=source,
+            via=source if via is None else via,
+            depth=depth,
         )
+        if kind == "reference":
+            key = reference_key(dep)
+            index = self._references.get(key)
+            if index is not None:
+                first = self.dependencies[index]
+                naming = (path, source)
+                if naming != (first.path, first.source) and naming not in first.also:
+                    self.dependencies[index] = replace(first, also=(*first.also, naming))
+                return self.dependencies[index], False
+            self._references[key] = len(self.dependencies)
         self.dependencies.append(dep)
-        return dep
+        return dep, True
 
     def tips(self) -> list[Tip]:
         """Warnings about missing files, local-only paths and unknown variables."""
@@ -263,6 +304,13 @@ class Collector:
         return tips
 
 
+def reference_key(dep: Dependency) -> str:
+    """One spelling per referenced file: the real path when present, else where it was looked for."""
+    if dep.files:
+        return os.path.realpath(dep.files[0])
+    return os.path.normcase(dep.resolved or dep.path)
+
+
 def render_tips(info: SceneInfo) -> list[Tip]:
     """Errors that stop a scene rendering as it stands."""
     tips: list[Tip] = []
@@ -284,6 +332,12 @@ def render_tips(info: SceneInfo) -> list[Tip]:
 def _first(items: Sequence[str], count: int = 5) -> str:
     shown = ", ".join(items[:count])
     return shown + (f" and {len(items) - count} more" if len(items) > count else "")
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return _plain_number(value) if isinstance(value, float) else value
 
 
 def _plain_number(value: float) -> float | int:

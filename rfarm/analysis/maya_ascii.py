@@ -36,6 +36,8 @@ _CREATE_NODE_FLAGS = {
 }
 _REQUIRES_FLAGS = {b"-nodeType": 1, b"-dataType": 1}
 _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1, b"-time": 1}
+# Render Setup's links: layer -> legacy layer, the collection tree, selectors.
+_CONNECTIONS_WANTED = (b'.lrl"', b'.pls"', b'.sel"')
 _ALWAYS_WANTED = (b"createNode", b"select", b"file ", b"file\t", b"file\n", b"requires", b"currentUnit")
 
 
@@ -114,7 +116,7 @@ class _Statements:
             return found >= 0 and (end < 0 or found < end) and self.builder.wants_strings()
         if head.startswith(_ALWAYS_WANTED):
             return True
-        return head.startswith(b"connectAttr") and b'.lrl"' in head
+        return head.startswith(b"connectAttr") and any(plug in head for plug in _CONNECTIONS_WANTED)
 
     def handle(self, text: bytes) -> None:
         tokens = mel.tokenize(text)

@@ -9,64 +9,103 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# node type -> attribute (short and long names) -> dependency kind
-DEPENDENCY_ATTRS: Mapping[str, Mapping[str, str]] = {
-    "file": {"ftn": "texture", "fileTextureName": "texture"},
-    "psdFileTex": {"ftn": "texture", "fileTextureName": "texture"},
-    "movie": {"ftn": "movie", "fileTextureName": "movie"},
-    "mentalrayTexture": {"ftn": "texture", "fileTextureName": "texture"},
-    "mentalrayIblShape": {"tx": "texture", "texture": "texture"},
-    "imagePlane": {"imn": "image_plane", "imageName": "image_plane"},
-    "audio": {"f": "audio", "filename": "audio"},
-    "cacheFile": {"cp": "cache", "cachePath": "cache"},
-    "diskCache": {"cn": "cache", "cacheName": "cache"},
-    "gpuCache": {"cfn": "gpu_cache", "cacheFileName": "gpu_cache"},
-    "AlembicNode": {"fn": "alembic", "abc_File": "alembic", "fns": "alembic", "abc_layerFiles": "alembic"},
-    "aiStandIn": {"dso": "standin"},
-    "aiImage": {"filename": "texture"},
-    "aiVolume": {"filename": "volume", "dso": "volume"},
-    "aiPhotometricLight": {"aiFilename": "ies", "ai_filename": "ies"},
-    "aiMaterialx": {"filename": "materialx"},
-    "RedshiftProxyMesh": {"fn": "proxy", "fileName": "proxy"},
-    "RedshiftVolumeShape": {"fn": "volume", "fileName": "volume"},
-    "RedshiftNormalMap": {"tex0": "texture"},
-    "RedshiftSprite": {"tex0": "texture"},
-    "RedshiftCameraMap": {"tex0": "texture"},
-    "RedshiftLightGobo": {"tex0": "texture"},
-    "RedshiftDomeLight": {"tex0": "texture", "tex1": "texture"},
-    "RedshiftEnvironment": {f"tex{i}": "texture" for i in range(5)},
-    "RedshiftIESLight": {"profile": "ies"},
-    "RedshiftLensDistortion": {"LDimage": "texture"},
-    "RedshiftBokeh": {"dofBokehImage": "texture"},
-    "RedshiftPostEffects": {"clrMgmtOcioFilename": "ocio", "lutFilename": "texture"},
-    "VRayMesh": {"fn": "proxy", "fileName": "proxy"},
-    "VRayProxy": {"fileName": "proxy"},
-    "VRayVolumeGrid": {"if": "volume", "inFile": "volume", "inPath": "volume"},
-    "VRayScene": {"FilePath": "vrscene", "fPath": "vrscene"},
-    "VRayLightIESShape": {"iesFile": "ies"},
-    "VRayPtex": {"ptexFile": "texture"},
-    "xgmPalette": {
-        "xfn": "xgen", "xgFileName": "xgen", "xbf": "xgen", "xgBaseFile": "xgen", "xgDeltaFiles": "xgen",
+# Which node attributes hold input files, per renderer: renderer -> node type ->
+# attribute (short and long names) -> dependency kind. "maya" is Maya's own nodes
+# (and its bundled plug-ins), which Maya Software and Maya Hardware 2.0 render and
+# every other renderer reads too; "plugins" is third-party geometry and hair
+# plug-ins any renderer may load. 3Delight and Elara render Maya's own file nodes;
+# their own path attributes are not listed, their names being unverified here, so
+# a path on one of their nodes is reported as a tip, not sent.
+INPUT_ATTRS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+    "maya": {
+        "file": {"ftn": "texture", "fileTextureName": "texture"},
+        "psdFileTex": {"ftn": "texture", "fileTextureName": "texture"},
+        "movie": {"ftn": "movie", "fileTextureName": "movie"},
+        "imagePlane": {"imn": "image_plane", "imageName": "image_plane"},
+        "audio": {"f": "audio", "filename": "audio"},
+        "cacheFile": {"cp": "cache", "cachePath": "cache"},
+        "diskCache": {"cn": "cache", "cacheName": "cache"},
+        "gpuCache": {"cfn": "gpu_cache", "cacheFileName": "gpu_cache"},
+        "AlembicNode": {"fn": "alembic", "abc_File": "alembic", "fns": "alembic", "abc_layerFiles": "alembic"},
+        "brush": {"imn": "texture", "imageName": "texture", "lim": "texture", "fim": "texture"},
+        "textureToGeom": {"if": "texture", "imageFile": "texture"},
+        "hwReflectionMap": {
+            "smtn": "texture", "sphereMapTextureName": "texture", "cftn": "texture", "cubeFrontTextureName": "texture",
+            "cbkn": "texture", "cubeBackTextureName": "texture", "ctpn": "texture", "cubeTopTextureName": "texture",
+            "cbmn": "texture", "cubeBottomTextureName": "texture", "cltn": "texture", "cubeLeftTextureName": "texture",
+            "crtn": "texture", "cubeRightTextureName": "texture",
+        },
+        "assemblyDefinition": {"rda": "assembly", "representationData": "assembly"},
+        "assemblyReference": {"def": "assembly", "definition": "assembly"},
+        "xgmPalette": {
+            "xfn": "xgen", "xgFileName": "xgen", "xbf": "xgen", "xgBaseFile": "xgen", "xgDeltaFiles": "xgen",
+        },
+        "xgmSplineCache": {"fileName": "xgen"},
+        "xgmCurveToSpline": {"fileName": "xgen"},
+        "mayaUsdProxyShape": {"fp": "usd", "filePath": "usd"},
     },
-    "xgmSplineCache": {"fileName": "xgen"},
-    "xgmCurveToSpline": {"fileName": "xgen"},
-    "pgYetiMaya": {"cacheFileName": "yeti", "groomFileName": "yeti"},
-    "mayaUsdProxyShape": {"fp": "usd", "filePath": "usd"},
-    "colorManagementGlobals": {"cfp": "ocio", "configFilePath": "ocio"},
-    "PxrTexture": {"filename": "texture"},
-    "PxrPtexture": {"filename": "texture"},
-    "PxrNormalMap": {"filename": "texture"},
-    "PxrBump": {"filename": "texture"},
-    "PxrMultiTexture": {f"filename{i}": "texture" for i in range(10)},
-    "PxrDomeLight": {"lightColorMap": "texture"},
-    "PxrRectLight": {"lightColorMap": "texture", "iesProfile": "ies"},
-    "PxrDiskLight": {"iesProfile": "ies"},
-    "PxrSphereLight": {"iesProfile": "ies"},
-    "RenderManArchive": {"filename": "archive"},
-    "assemblyDefinition": {"rda": "assembly", "representationData": "assembly"},
-    "assemblyReference": {"def": "assembly", "definition": "assembly"},
-    "brush": {"imn": "texture", "imageName": "texture", "lim": "texture", "fim": "texture"},
-    "houdiniAsset": {"otlFilePath": "hda"},
+    "arnold": {
+        "aiStandIn": {"dso": "standin"},
+        "aiImage": {"filename": "texture"},
+        "aiVolume": {"filename": "volume", "dso": "volume"},
+        "aiPhotometricLight": {"aiFilename": "ies", "ai_filename": "ies"},
+        "aiMaterialx": {"filename": "materialx"},
+    },
+    "renderman": {
+        "PxrTexture": {"filename": "texture"},
+        "PxrPtexture": {"filename": "texture"},
+        "PxrNormalMap": {"filename": "texture"},
+        "PxrBump": {"filename": "texture"},
+        "PxrMultiTexture": {f"filename{i}": "texture" for i in range(10)},
+        "PxrLayeredTexture": {"filename": "texture", "maskTexture": "texture"},
+        "PxrProjectionLayer": {"filename": "texture"},
+        "PxrDomeLight": {"lightColorMap": "texture"},
+        "PxrRectLight": {"lightColorMap": "texture", "iesProfile": "ies"},
+        "PxrDiskLight": {"iesProfile": "ies"},
+        "PxrSphereLight": {"iesProfile": "ies"},
+        "PxrCookieLightFilter": {"map": "texture"},
+        "PxrGoboLightFilter": {"map": "texture"},
+        "PxrVisualizer": {"matCap": "texture"},
+        "RenderManArchive": {"filename": "archive"},
+        "rmanImageFile": {"File": "texture"},
+        "rmanTexture3d": {"File": "texture"},
+        "PxrStdEnvMapLight": {"rman__EnvMap": "texture"},
+    },
+    "vray": {
+        "VRayMesh": {"fn": "proxy", "fileName": "proxy"},
+        "VRayProxy": {"fileName": "proxy"},
+        "VRayVolumeGrid": {"if": "volume", "inFile": "volume", "inPath": "volume"},
+        "VRayScene": {"FilePath": "vrscene", "fPath": "vrscene"},
+        "VRayLightIESShape": {"iesFile": "ies"},
+        "VRayPtex": {"ptexFile": "texture"},
+    },
+    "redshift": {
+        "RedshiftProxyMesh": {"fn": "proxy", "fileName": "proxy"},
+        "RedshiftVolumeShape": {"fn": "volume", "fileName": "volume"},
+        "RedshiftNormalMap": {"tex0": "texture"},
+        "RedshiftSprite": {"tex0": "texture"},
+        "RedshiftCameraMap": {"tex0": "texture"},
+        "RedshiftLightGobo": {"tex0": "texture"},
+        "RedshiftDomeLight": {"tex0": "texture", "tex1": "texture"},
+        "RedshiftEnvironment": {f"tex{i}": "texture" for i in range(5)},
+        "RedshiftIESLight": {"profile": "ies"},
+        "RedshiftLensDistortion": {"LDimage": "texture"},
+        "RedshiftBokeh": {"dofBokehImage": "texture"},
+        "RedshiftPostEffects": {"lutFilename": "texture"},
+    },
+    "mentalray": {
+        "mentalrayTexture": {"ftn": "texture", "fileTextureName": "texture"},
+        "mentalrayIblShape": {"tx": "texture", "texture": "texture"},
+    },
+    "plugins": {
+        "pgYetiMaya": {"cacheFileName": "yeti", "groomFileName": "yeti"},
+        "houdiniAsset": {"otlFilePath": "hda"},
+    },
+}
+
+# node type -> attribute -> dependency kind, over every renderer.
+DEPENDENCY_ATTRS: Mapping[str, Mapping[str, str]] = {
+    node_type: attrs for table in INPUT_ATTRS.values() for node_type, attrs in table.items()
 }
 
 # Long attribute names in reference edits that set an input path.
@@ -85,6 +124,9 @@ DEFAULT_NODES: Mapping[str, str] = {
     "time1": "time",
     "defaultColorMgtGlobals": "colorManagementGlobals",
     "defaultArnoldDriver": "aiAOVDriver",
+    "defaultArnoldRenderOptions": "aiOptions",
+    "redshiftOptions": "RedshiftOptions",
+    "hardwareRenderingGlobals": "hardwareRenderingGlobals",
     "vraySettings": "VRaySettingsNode",
     "defaultRenderLayer": "renderLayer",
 }
@@ -127,11 +169,23 @@ INPUT_EXTENSIONS = re.compile(
     re.IGNORECASE,
 )
 PATH_SHAPED = re.compile(r"^([A-Za-z]:[\\/]|[\\/]|\$|\.{1,2}[\\/])|[\\/]")
-NOT_INPUT_TYPES = frozenset(
-    {"script", "camera", "reference", "renderGlobals", "hwRenderGlobals", "expression"}
-)
+# Node types whose strings are never inputs: code, names, and the render settings,
+# whose paths are outputs, the scene's own name, search paths or configuration
+# (V-Ray's mSceneName, imageFilePrefix, OCIO configs, Arnold's search paths).
+NOT_INPUT_TYPES = frozenset({
+    "script", "camera", "reference", "expression", "renderGlobals", "hwRenderGlobals", "resolution",
+    "colorManagementGlobals", "hardwareRenderingGlobals", "renderQuality", "aiOptions", "aiAOVDriver",
+    "aiAOVFilter", "VRaySettingsNode", "RedshiftOptions", "rmanGlobals", "mentalrayGlobals",
+    "mentalrayOptions", "renderLayer", "renderSetupLayer", "collection", "renderSettingsCollection",
+    "simpleSelector", "absOverride", "absUniqueOverride", "relOverride", "relUniqueOverride",
+})
 SEQUENCE_NODE_TYPES = frozenset({"file", "imagePlane", "psdFileTex", "movie"})
-NOT_INPUT_ATTRS = frozenset({"icn", "iconName", "templatePath", "outputCacheFileName", "imageSearchPath"})
+# Attributes of input-bearing nodes that hold no input: UI assets, outputs, search
+# paths and colour-management configs.
+NOT_INPUT_ATTRS = frozenset({
+    "icn", "iconName", "templatePath", "outputCacheFileName", "imageSearchPath", "cmcp",
+    "colorManagementConfigFilePath", "cs", "colorSpace", "cmp", "cacheGeomPath",
+})
 SCRIPT_NODES_MAYA_WRITES = frozenset({"sceneConfigurationScriptNode", "uiConfigurationScriptNode"})
 
 

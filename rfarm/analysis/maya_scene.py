@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from rfarm.analysis import mel
@@ -18,6 +19,7 @@ from rfarm.analysis.base import (
     AnalysisResult,
     Collector,
     Dependency,
+    reference_key,
     RenderLayer,
     SceneInfo,
     Tip,
@@ -39,6 +41,8 @@ from rfarm.analysis.maya_nodes import (
     time_unit_fps,
 )
 from rfarm.analysis.paths import PathResolver
+from rfarm.analysis.render_setup import NODE_TYPES as RENDER_SETUP_TYPES
+from rfarm.analysis.render_setup import RenderSetup
 from rfarm.errors import AnalysisError
 
 AttrValue = str | float | bool | tuple[str, ...]
@@ -46,6 +50,18 @@ Reader = Callable[[Path, "MayaSceneBuilder"], None]
 
 MAX_REFERENCE_DEPTH = 16
 _INDEX = re.compile(r"\[[^\]]*\]")
+_TRACKED_TYPES = frozenset({"camera", "renderLayer", "reference", *RENDER_SETUP_TYPES})
+
+@dataclass(frozen=True, slots=True)
+class DepthInfo:
+    """One ``file -rdi`` line: a reference of the tree below the file that writes it."""
+
+    depth: int
+    path: str
+    namespace: str
+    node: str
+    deferred: bool
+
 
 def _major_version(version: str | None) -> int | None:
     match = re.match(r"(\d{4})", version or "")
@@ -60,31 +76,46 @@ class MayaSceneBuilder:
         resolver: resolves the paths it names.
         collector: receives the dependencies (shared with referenced files).
         namespace: prefix for node names in a referenced file.
+        depth: how many references away from the scene this file is (0: the scene).
+        unloaded: the reference nodes (full names) the scene marks unloaded,
+            shared by every file of the tree.
     """
 
     def __init__(
-        self, path: Path, resolver: PathResolver, collector: Collector, *, namespace: str = ""
+        self,
+        path: Path,
+        resolver: PathResolver,
+        collector: Collector,
+        *,
+        namespace: str = "",
+        depth: int = 0,
+        unloaded: set[str] | None = None,
     ) -> None:
         self.path = path
         self.resolver = resolver
         self.collector = collector
         self.namespace = namespace
+        self.depth = depth
+        self.source = str(resolver.scene) if depth == 0 else str(path)
+        self.unloaded = set() if unloaded is None else unloaded
+        self.depth_info: list[DepthInfo] = []
         self.version: str | None = None
         self.codec = "cp1252"
         self.time_unit: str | None = None
         self.plugins: dict[str, str] = {}
         self.tips: list[Tip] = []
-        self.references: list[tuple[Dependency, str]] = []  # (dependency, namespace)
+        self.references: list[tuple[Dependency, str]] = []  # (reference, namespace)
         self._settings: dict[str, dict[str, AttrValue]] = {name: {} for name in SETTINGS}
         self._cameras: dict[str, list[str | bool]] = {}
         self._layers: dict[str, bool] = {}
         self._setup_layers: dict[str, str] = {}
-        self._unloaded: set[str] = set()
+        self.render_setup = RenderSetup()
         self._file_refs: list[tuple[str, str, str]] = []
         self._node_types: dict[str, str] = {}
         self._current: tuple[str, str | None] = ("", None)
         self._pending: dict[str, AttrValue] = {}
         self._script_nodes: list[str] = []
+        self.unknown_paths: list[str] = []
 
     # Events ------------------------------------------------------------------------
 
@@ -97,11 +128,21 @@ class MayaSceneBuilder:
     def reference(
         self, path: str, *, namespace: str, node: str, depth: int | None, deferred: bool
     ) -> None:
-        """A ``file -r`` line (``depth`` None) or a ``file -rdi`` depth-info line."""
+        """A ``file -r`` line (``depth`` None) or a ``file -rdi`` depth-info line.
+
+        The ``-rdi`` lines list this file's whole reference tree, depth first;
+        ``-dr 1`` on one marks that reference unloaded.
+        """
         if depth is None:
             self._file_refs.append((path, namespace, node))
-        elif depth == 1 and deferred:
-            self._unloaded.add(node)
+            return
+        self.depth_info.append(DepthInfo(depth, path, namespace, self.full_name(node), deferred))
+        if deferred:
+            self.unloaded.add(self.full_name(node))
+
+    def full_name(self, node: str) -> str:
+        """A node's name as the scene sees it, under this file's namespace."""
+        return f"{self.namespace}:{node}" if self.namespace and node else node
 
     def create_node(self, node_type: str, name: str, parent: str | None) -> None:
         self._flush()
@@ -114,7 +155,8 @@ class MayaSceneBuilder:
             self._setup_layers[name] = ""
         elif node_type == "script" and name not in SCRIPT_NODES_MAYA_WRITES:
             self._script_nodes.append(name)
-        if node_type in DEPENDENCY_ATTRS or node_type in ("camera", "renderLayer", "reference"):
+        self.render_setup.create_node(node_type, name)
+        if node_type in DEPENDENCY_ATTRS or node_type in _TRACKED_TYPES:
             self._node_types[name] = node_type
 
     def select(self, name: str) -> None:
@@ -129,7 +171,12 @@ class MayaSceneBuilder:
     def wants_attributes(self) -> bool:
         """Whether any attribute of the current node can matter."""
         name, node_type = self._current
-        return name in SETTINGS or name in self._node_types or node_type in DEPENDENCY_ATTRS
+        return (
+            name in SETTINGS
+            or name in self._node_types
+            or node_type in DEPENDENCY_ATTRS
+            or node_type == "colorManagementGlobals"
+        )
 
     def wants_strings(self) -> bool:
         """Whether a string attribute of the current node could name an input file."""
@@ -154,6 +201,7 @@ class MayaSceneBuilder:
         dst_node, _, dst_attr = destination.lstrip(":").partition(".")
         if dst_attr == "lrl" and src_attr == "msg" and dst_node in self._setup_layers:
             self._setup_layers[dst_node] = src_node
+        self.render_setup.connect(src_node, src_attr, dst_node, dst_attr)
 
     def edited_path(self, node: str, attr: str, value: str) -> None:
         """A reference edit that sets ``node.attr`` (long name) to a path."""
@@ -176,25 +224,36 @@ class MayaSceneBuilder:
             self._cameras[name][1] = bool(value)
         elif node_type == "renderLayer" and leaf in ("rndr", "renderable"):
             self._layers[name] = bool(value)
+        elif node_type in RENDER_SETUP_TYPES:
+            self.render_setup.set_attr(name, leaf, value)
+        if node_type == "colorManagementGlobals" and leaf in ("cfp", "configFilePath") and isinstance(value, str):
+            if value and not value.startswith("<MAYA_"):
+                self.tip(
+                    "ocio_config",
+                    "info",
+                    f"The scene's colour management reads the OCIO config {value}: configuration, not sent, "
+                    "so render nodes need it at that path (or through path mapping).",
+                )
         table = DEPENDENCY_ATTRS.get(node_type or "")
         if table is None:
-            if isinstance(value, str) and self._looks_like_input(node_type, leaf, value):
-                self._add(value, kind="unclassified", node=name, node_type=node_type or "", attr=attr)
+            self._note_unknown_path(name, node_type, leaf, attr, value)
         elif pending:
             self._pending[attr] = value
         elif leaf in table:
             self._emit(name, node_type or "", {attr: value})
 
-    def _looks_like_input(self, node_type: str | None, attr: str, value: str) -> bool:
-        """A path with an input file's extension on a node type the table does not know.
+    def _note_unknown_path(self, name: str, node_type: str | None, leaf: str, attr: str, value: AttrValue) -> None:
+        """Remember a string that looks like an input file on an attribute the table does not know.
 
-        Labels, patterns, search paths and the scene's own name are not inputs.
+        It is not sent (the table decides what is an input); a tip names it.
+        Labels, patterns, settings nodes and the scene's own name do not count.
         """
-        if node_type in NOT_INPUT_TYPES or attr in NOT_INPUT_ATTRS or "\n" in value or len(value) > 4096:
-            return False
-        if not PATH_SHAPED.search(value) or not INPUT_EXTENSIONS.search(value):
-            return False
-        return value.replace("\\", "/").rpartition("/")[2] != self.path.name
+        if not isinstance(value, str) or node_type in NOT_INPUT_TYPES or leaf in NOT_INPUT_ATTRS:
+            return
+        if "\n" in value or len(value) > 4096 or not PATH_SHAPED.search(value) or not INPUT_EXTENSIONS.search(value):
+            return
+        if value.replace("\\", "/").rpartition("/")[2] != self.path.name:
+            self.unknown_paths.append(f"{self.full_name(name)}.{attr} = {value}")
 
     def _flush(self) -> None:
         name, node_type = self._current
@@ -210,6 +269,7 @@ class MayaSceneBuilder:
             leaf = _INDEX.sub("", attr.rpartition(".")[2])
             kind = table.get(leaf)
             if kind is None:
+                self._note_unknown_path(name, node_type, leaf, attr, value)
                 continue
             values = value if isinstance(value, tuple) else (value,)
             for index, item in enumerate(values):
@@ -230,10 +290,17 @@ class MayaSceneBuilder:
 
     def _add(
         self, path: str, *, kind: str, node: str, node_type: str, attr: str, lookup: str | None = None
-    ) -> Dependency:
-        node = f"{self.namespace}:{node}" if self.namespace else node
+    ) -> tuple[Dependency, bool]:
         return self.collector.add(
-            self.resolver, path, kind=kind, node=node, node_type=node_type, attr=attr, lookup=lookup
+            self.resolver,
+            path,
+            kind=kind,
+            node=self.full_name(node),
+            node_type=node_type,
+            attr=attr,
+            lookup=lookup,
+            source=self.source,
+            depth=self.depth + (kind == "reference"),
         )
 
     # Results ----------------------------------------------------------------------
@@ -242,15 +309,25 @@ class MayaSceneBuilder:
         """Flush the last node and add the loaded references as dependencies."""
         self._flush()
         for path, namespace, node in self._file_refs:
-            if node in self._unloaded:
+            if self.full_name(node) in self.unloaded:
                 self.tip(
                     "unloaded_reference",
                     "info",
-                    f"Reference {node} ({path}) is unloaded in the scene, so a render does not load it.",
+                    f"Reference {self.full_name(node)} ({path}) is unloaded in the scene, so a render "
+                    "does not load it.",
                 )
                 continue
-            dep = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
+            dep, _ = self._add(path, kind="reference", node=node or namespace, node_type="reference", attr="")
             self.references.append((dep, namespace))
+        if self.unknown_paths:
+            shown = "; ".join(self.unknown_paths[:5])
+            more = f" and {len(self.unknown_paths) - 5} more" if len(self.unknown_paths) > 5 else ""
+            self.tip(
+                "unknown_path_attribute",
+                "info",
+                f"Strings that look like files on attributes not known to hold inputs, so not sent: {shown}{more}. "
+                "If the render needs them, add them to the project or path mapping.",
+            )
         if self._script_nodes:
             self.tip(
                 "script_nodes",
@@ -289,7 +366,8 @@ class MayaSceneBuilder:
         if time_unit is None:
             defaulted.append("time_unit")
             time_unit = "film"
-        layers = self._render_layers()
+        scene_settings = {"start": start, "end": end, "by_frame": by_frame, "width": width, "height": height}
+        layers = self._render_layers(scene_settings)
         if not self._layers:
             defaulted.append("render_layers")
         cameras = tuple(str(parent) for parent, renderable in self._cameras.values() if renderable)
@@ -333,13 +411,18 @@ class MayaSceneBuilder:
             return "iff"
         return IMAGE_FORMATS.get(int(outf), str(int(outf)))  # type: ignore[arg-type]
 
-    def _render_layers(self) -> tuple[RenderLayer, ...]:
+    def _render_layers(self, settings: Mapping[str, float]) -> tuple[RenderLayer, ...]:
+        """Each layer, with the Render Setup overrides its own settings differ by."""
         if not self._layers:
             return (RenderLayer("defaultRenderLayer", True),)
         owners = {legacy: setup for setup, legacy in self._setup_layers.items() if legacy}
-        return tuple(
-            RenderLayer(name, renderable, owners.get(name)) for name, renderable in self._layers.items()
-        )
+        cameras = {shape: (str(parent), bool(flag)) for shape, (parent, flag) in self._cameras.items()}
+        layers = []
+        for name, renderable in self._layers.items():
+            setup = owners.get(name)
+            overrides = self.render_setup.overrides(setup, settings, cameras) if setup else ()
+            layers.append(RenderLayer(name, renderable, setup, overrides))
+        return tuple(layers)
 
     def render_tips(self, info: SceneInfo) -> list[Tip]:
         """Why the scene cannot render as it stands, and what a render will do."""
@@ -382,7 +465,7 @@ def _sequence_lookup(path: str, leaves: Mapping[str, AttrValue]) -> str | None:
 
 
 class MayaAnalyzer:
-    """Analyses .ma and .mb scenes, following the references they load.
+    """Analyses .ma and .mb scenes and every file of their reference tree.
 
     Args:
         readers: file suffix -> function that feeds a file to a builder.
@@ -394,54 +477,160 @@ class MayaAnalyzer:
     def analyze(self, path: Path, resolver: PathResolver) -> AnalysisResult:
         collector = Collector()
         builder = MayaSceneBuilder(path, resolver, collector)
-        self._read(path, builder)
-        tips = list(builder.tips)
-        seen = {os.path.realpath(path)}
-        self._follow(builder, collector, seen, tips, depth=1)
+        self.read(path, builder)
+        tree = _ReferenceTree(self, builder, collector)
+        tree.walk()
         info = builder.scene_info("maya")
-        tips += builder.render_tips(info) + collector.tips()
-        return AnalysisResult(info, tuple(collector.dependencies), sort_tips(tips))
+        tips = tree.tips + builder.render_tips(info) + collector.tips()
+        scene = os.path.realpath(path)
+        dependencies = [
+            dep for dep in collector.dependencies if dep.kind != "reference" or reference_key(dep) != scene
+        ]
+        return AnalysisResult(info, tuple(dependencies), sort_tips(tips))
 
-    def _read(self, path: Path, builder: MayaSceneBuilder) -> None:
+    def can_read(self, path: Path) -> bool:
+        return path.suffix.lower() in self._readers
+
+    def read(self, path: Path, builder: MayaSceneBuilder) -> None:
+        """Feed one file to ``builder`` and finish it."""
         reader = self._readers.get(path.suffix.lower())
         if reader is None:
             raise AnalysisError(f"{path} is not a Maya scene (.ma or .mb).")
         reader(path, builder)
         builder.finish()
 
+
+class _ReferenceTree:
+    """Reads each file of a scene's reference tree once, depth first.
+
+    A file's own ``file -r`` lines lead to the files it loads; afterwards the
+    ``file -rdi`` lines of every file read add the nested references whose
+    referencing file is absent, so they are listed all the same (and read
+    when present).
+    """
+
+    def __init__(self, analyzer: MayaAnalyzer, top: MayaSceneBuilder, collector: Collector) -> None:
+        self.analyzer = analyzer
+        self.collector = collector
+        self.tips: list[Tip] = list(top.tips)
+        self.builders = [top]
+        self.read = {os.path.realpath(top.path)}
+        # reference (reference_key) -> the files that lead to it, the scene first
+        self.chains: dict[str, tuple[str, ...]] = {}
+        # file read (its source) -> the files from the scene to it
+        self.file_chains: dict[str, tuple[str, ...]] = {top.source: (top.source,)}
+
+    def walk(self) -> None:
+        top = self.builders[0]
+        self._follow(top, top.references, (top.source,))
+        index = 0
+        while index < len(self.builders):
+            self._depth_info(self.builders[index])
+            index += 1
+        self._missing_tip()
+
     def _follow(
-        self, parent: MayaSceneBuilder, collector: Collector, seen: set[str], tips: list[Tip], *, depth: int
+        self, parent: MayaSceneBuilder, references: list[tuple[Dependency, str]], chain: tuple[str, ...]
     ) -> None:
-        """Read the files ``parent`` references (each once) for their own dependencies."""
-        for dep, namespace in parent.references:
+        """Read the files ``references`` load (each once), then the files they load.
+
+        ``chain`` is the files from the scene to the one that names ``references``.
+        """
+        above = {os.path.realpath(path) for path in chain}
+        for dep, namespace in references:
+            self.chains.setdefault(reference_key(dep), chain)
             if not dep.files:
                 continue
             child_path = Path(dep.files[0])
             real = os.path.realpath(child_path)
-            if real in seen or child_path.suffix.lower() not in self._readers:
-                continue
-            if depth > MAX_REFERENCE_DEPTH:
-                tips.append(
-                    Tip(
-                        "reference_depth",
-                        "warning",
-                        f"References nest deeper than {MAX_REFERENCE_DEPTH} levels; the files "
-                        f"{parent.path} references were not read.",
-                    )
+            if real in above:
+                names = " > ".join(Path(p).name for p in (*chain, dep.files[0]))
+                self.tips.append(
+                    Tip("reference_loop", "warning",
+                        f"A reference loops back to a file above it ({names}); Maya does not load it again.")
                 )
-                return
-            seen.add(real)
+                continue
+            if real in self.read or not self.analyzer.can_read(child_path):
+                continue
+            if dep.depth > MAX_REFERENCE_DEPTH:
+                self.tips.append(
+                    Tip("reference_depth", "warning",
+                        f"References nest deeper than {MAX_REFERENCE_DEPTH} levels; {dep.path} was not read.")
+                )
+                continue
+            self.read.add(real)
             prefix = ":".join(part for part in (parent.namespace, namespace.strip(":")) if part)
             child = MayaSceneBuilder(
-                child_path, parent.resolver.for_scene(child_path), collector, namespace=prefix
+                child_path,
+                parent.resolver.for_scene(child_path),
+                self.collector,
+                namespace=prefix,
+                depth=dep.depth,
+                unloaded=parent.unloaded,
             )
             try:
-                self._read(child_path, child)
+                self.analyzer.read(child_path, child)
             except AnalysisError as exc:
-                tips.append(Tip("unreadable_reference", "warning", f"Referenced file not read: {exc}"))
+                self.tips.append(Tip("unreadable_reference", "warning", f"Referenced file not read: {exc}"))
                 continue
-            tips.extend(child.tips)
-            self._follow(child, collector, seen, tips, depth=depth + 1)
+            self.tips.extend(child.tips)
+            self.builders.append(child)
+            self.file_chains[child.source] = (*chain, child.source)
+            self._follow(child, child.references, self.file_chains[child.source])
+
+    def _depth_info(self, builder: MayaSceneBuilder) -> None:
+        """List the nested references a file's ``-rdi`` lines name that no file read has listed.
+
+        The lines come depth first, so a line's referencing file is the last
+        line before it one level up (the file itself for depth 1).
+        """
+        chain = self.file_chains[builder.source]
+        parents: list[str] = [builder.source]  # parents[d]: the file at relative depth d
+        skip_below: int | None = None
+        for info in builder.depth_info:
+            if info.depth < 1 or info.depth > len(parents):
+                continue  # a line out of order: no known referencing file
+            del parents[info.depth :]
+            if skip_below is not None and info.depth > skip_below:
+                parents.append(info.path)
+                continue
+            skip_below = info.depth if info.deferred else None
+            if info.deferred:
+                parents.append(info.path)
+                continue
+            referencing = Path(parents[-1])
+            resolver = builder.resolver.for_scene(referencing) if referencing.is_file() else builder.resolver
+            dep, is_new = self.collector.add(
+                resolver,
+                info.path,
+                kind="reference",
+                node=info.node,
+                node_type="reference",
+                attr="",
+                source=builder.source,
+                via=parents[-1],
+                depth=builder.depth + info.depth,
+            )
+            parents.append(dep.files[0] if dep.files else dep.resolved or info.path)
+            if is_new:
+                path_chain = (*chain, *parents[1:-1])
+                ns_of_node = info.node.rpartition(":")[0]
+                namespace = ":".join(part for part in (ns_of_node, info.namespace.strip(":")) if part)
+                self._follow(builder, [(dep, namespace)], path_chain)
+
+    def _missing_tip(self) -> None:
+        missing = [dep for dep in self.collector.dependencies if dep.kind == "reference" and not dep.exists]
+        if not missing:
+            return
+        lines = []
+        for dep in missing[:5]:
+            chain = self.chains.get(reference_key(dep), (dep.via,))
+            lines.append(f"{dep.path} (needed by {' > '.join(chain)})")
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        self.tips.append(
+            Tip("missing_reference", "warning",
+                f"{len(missing)} referenced file(s) not found: " + "; ".join(lines) + more + ".")
+        )
 
 
 def decode(raw: bytes, codec: str = "cp1252") -> str:

@@ -9,6 +9,7 @@ expanded to the files present.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -265,7 +266,7 @@ class PathResolver:
                 rule_dir = Path(normalise(rule))
                 folders.append(rule_dir if rule_dir.is_absolute() else self.project.root / rule_dir)
         folders.append(self.scene_dir)
-        return list(dict.fromkeys((folder / relative).as_posix() for folder in folders))
+        return list(dict.fromkeys(posixpath.normpath((folder / relative).as_posix()) for folder in folders))
 
 
 def present_files(path: str) -> tuple[str, ...]:

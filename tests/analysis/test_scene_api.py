@@ -47,7 +47,7 @@ def test_json_document_shape(scene_data: Path) -> None:
         "time_unit", "fps", "plugins", "defaulted",
     }
     assert set(document["dependencies"][0]) == {
-        "path", "kind", "node", "node_type", "attr", "resolved", "exists", "files", "source",
+        "path", "kind", "node", "node_type", "attr", "resolved", "exists", "files", "source", "via", "depth", "also",
     }
     assert set(document["tips"][0]) == {"code", "level", "message"}
     assert all(len(entry) == 1 for entry in document["missing"])

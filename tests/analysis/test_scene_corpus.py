@@ -14,7 +14,7 @@ from rfarm.analysis import analyze_scene
 
 pytest_plugins = ["scene_fixtures"]
 
-DEFAULT_LAYER = [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None}]
+DEFAULT_LAYER = [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None, "overrides": {}}]
 
 EXPECTED: dict[str, dict[str, Any]] = {
     # FOR4, Maya 2009: mentalRay, .an 1.0, .outf 8.0 (JPEG), .ifp "img", time1.o = 250 ticks
@@ -67,7 +67,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
              "$AVALON_PROJECTS/batman/assets/Bruce/publish/rigDefault/v001/rigDefault.ma"),
         ],
         "can_render": True,
-        "tips": {"unknown_variable", "missing_files", "animation_off"},
+        "tips": {"unknown_variable", "missing_files", "missing_reference", "animation_off"},
     },
     # Maya 2014, the Indigo renderer; indigoGlobals holds output folders, not inputs.
     "haggi__OpenMaya__mayaToIndigo_firstOne.ma": {
@@ -130,9 +130,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "info": {
             "software_version": "2012", "renderer": "arnold", "width": 160, "height": 120,
             "image_prefix": "testrender_<RenderLayer>", "image_format": "tif",
-            "render_layers": [{"name": "defaultRenderLayer", "renderable": False, "render_setup_layer": None}]
+            "render_layers": [{"name": "defaultRenderLayer", "renderable": False, "render_setup_layer": None, "overrides": {}}]
             + [
-                {"name": name, "renderable": True, "render_setup_layer": None}
+                {"name": name, "renderable": True, "render_setup_layer": None, "overrides": {}}
                 for name in ("gradientX", "gradientY", "gradientZ", "gradientNX", "gradientNY",
                              "gradientNZ", "gradientCenter", "gradientConstant")
             ],
@@ -146,8 +146,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "info": {
             "software_version": "2018ff09", "renderer": "arnold", "image_prefix": "testrender_<RenderLayer>",
             "render_layers": [
-                {"name": "defaultRenderLayer", "renderable": False, "render_setup_layer": None},
-                {"name": "rs_renderSetupLayer1", "renderable": True, "render_setup_layer": "renderSetupLayer1"},
+                {"name": "defaultRenderLayer", "renderable": False, "render_setup_layer": None, "overrides": {}},
+                {"name": "rs_renderSetupLayer1", "renderable": True, "render_setup_layer": "renderSetupLayer1", "overrides": {}},
             ],
             "plugins": {"mtoa": "3.2.0.wip", "renderSetup.py": "1.0"},
         },

@@ -36,7 +36,7 @@ def test_traps_settings(scene_data: Path) -> None:
         "image_prefix": "<Scene>/<RenderLayer>/<RenderLayer>",
         "image_format": "exr",
         "cameras": ["shotCam"],
-        "render_layers": [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None}],
+        "render_layers": [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None, "overrides": {}}],
         "time_unit": "80fps",
         "fps": 80.0,
         # requires before the file lines, repeated, over several lines, with a trailing space.
@@ -62,20 +62,35 @@ def test_traps_dependencies(scene_data: Path) -> None:
         ("proxy", "rsProxy1", "fn", "H:/proxies/tree.####.rs"),
         ("texture", "rsDomeLightShape1", "tex0", "H:/hdri/sky.hdr"),
         ("materialx", "mtlx1", "filename", "looks/bottle.mtlx"),
-        ("unclassified", "custom1", "dataFile", "K:/plugin/data/lut.ocio"),
         # A reference edit overrides the referenced file node's texture.
         ("texture", "char:file1", "fileTextureName", "G:/proj/textures/override.png"),
-        # Only `file -r` lines: not the -rdi hierarchy, the -op INCL list, or the
-        # unloaded (-rdi ... -dr 1) reference.
+        # The reference tree: `file -r` lines, then the nested references only the
+        # -rdi lines name (char_rig.mb is absent), each file once (charRN1 is a copy of
+        # charRN); not the -op INCL list, nor the unloaded (-rdi ... -dr 1) reference.
         ("reference", "charRN", "", "G:/proj/assets/char/char_rig.mb"),
-        ("reference", "charRN1", "", "G:/proj/assets/char/char_rig.mb{1}"),
         ("reference", "crowdRN", "", "G:/proj/cache/crowd.abc"),
+        ("reference", "char:modelRN", "", "G:/proj/assets/char/char_model.ma"),
+        ("reference", "char:model:lineColorRN", "", "G:/proj/assets/char/line.ma"),
     ]
+    refs = [d for d in result.dependencies if d.kind == "reference"]
+    assert [(d.depth, d.via) for d in refs] == [
+        (1, str(scene_data / "traps.ma")), (1, str(scene_data / "traps.ma")),
+        (2, "G:/proj/assets/char/char_rig.mb"), (3, "G:/proj/assets/char/char_model.ma"),
+    ]
+    assert refs[0].also == (("G:/proj/assets/char/char_rig.mb{1}", str(scene_data / "traps.ma")),)
     winfile = result.dependencies[3]
     assert winfile.resolved == "G:/Artfx/textures/wall diffuse.tif"
-    assert result.dependencies[14].resolved == "G:/proj/assets/char/char_rig.mb"
+    assert refs[0].resolved == "G:/proj/assets/char/char_rig.mb"
     codes = {tip.code: tip for tip in result.tips}
-    assert set(codes) == {"missing_files", "local_path", "unknown_variable", "unloaded_reference", "script_nodes"}
+    assert set(codes) == {
+        "missing_files", "missing_reference", "local_path", "unknown_variable", "unloaded_reference", "script_nodes",
+        "unknown_path_attribute",
+    }
+    # A path on an attribute the table does not know is a tip, not an input.
+    assert "custom1.dataFile = K:/plugin/data/lut.ocio" in codes["unknown_path_attribute"].message
+    assert "line.ma (needed by " + " > ".join(
+        (str(scene_data / "traps.ma"), "G:/proj/assets/char/char_rig.mb", "G:/proj/assets/char/char_model.ma")
+    ) in codes["missing_reference"].message
     assert "$SLiBLib" in codes["unknown_variable"].message
     assert "oldRN" in codes["unloaded_reference"].message
     assert "loadStuff" in codes["script_nodes"].message
@@ -95,14 +110,16 @@ def test_project_resolution(scene_data: Path) -> None:
     assert by_node["beat"].exists
     # The P:/ rule (case-insensitive, either slash) maps onto the project.
     assert by_node["mapped"].exists and len(by_node["mapped"].files) == 3
-    # {1} copy numbers are stripped; the file is read once and its nodes get the namespace.
-    assert by_node["propRN1"].path == "assets/prop.ma{1}" and by_node["propRN1"].exists
+    # {1} copy numbers are stripped: the copy is the same file, listed once and read once;
+    # its nodes get the namespace.
+    assert by_node["propRN"].exists and "propRN1" not in by_node
+    assert by_node["propRN"].also == (("assets/prop.ma{1}", str((project / "scenes/shot.ma").resolve())),)
     assert by_node["prop:file1"].exists and by_node["prop:file1"].source == str((project / "assets/prop.ma").resolve())
     assert not by_node["prop:file2"].exists
-    # prop.ma references shot.ma back: reported, not read again.
-    assert by_node["prop:shotRN"].exists
+    # prop.ma references shot.ma back: a loop, not read again, and the scene is not its own input.
+    assert "prop:shotRN" not in by_node
     assert result.missing == [{"prop:file2.ftn": "prop_missing.png"}]
-    assert {tip.code for tip in result.tips} == {"missing_files"}
+    assert {tip.code for tip in result.tips} == {"missing_files", "reference_loop"}
     # The referenced file's render settings (vray) do not count.
     assert result.scene_info.renderer == "arnold"
     assert (result.scene_info.start, result.scene_info.end, result.scene_info.fps) == (1001, 1024, 30.0)
@@ -227,7 +244,7 @@ def test_dependency_table(write_ma: WriteMa, node: str, attr: str, value: str, k
     assert deps_of(analyze_scene(write_ma("t.ma", body), env={})) == [(kind, "n1", attr, value)]
 
 
-def test_ocio_config_and_cache_files(write_ma: WriteMa) -> None:
+def test_cache_files_and_an_ocio_config_that_is_configuration(write_ma: WriteMa) -> None:
     body = (
         'createNode cacheFile -n "clothCache1";\n'
         '\tsetAttr ".cp" -type "string" "cache/nCache/shot";\n'
@@ -235,7 +252,6 @@ def test_ocio_config_and_cache_files(write_ma: WriteMa) -> None:
         'select -ne :defaultColorMgtGlobals;\n'
         '\tsetAttr ".cfp" -type "string" "/studio/ocio/aces_1.2/config.ocio";\n'
     )
-    assert deps_of(analyze_scene(write_ma("c.ma", body), env={})) == [
-        ("cache", "clothCache1", "cp", "cache/nCache/shot/clothShape1.xml"),
-        ("ocio", "defaultColorMgtGlobals", "cfp", "/studio/ocio/aces_1.2/config.ocio"),
-    ]
+    result = analyze_scene(write_ma("c.ma", body), env={})
+    assert deps_of(result) == [("cache", "clothCache1", "cp", "cache/nCache/shot/clothShape1.xml")]
+    assert "/studio/ocio/aces_1.2/config.ocio" in next(t for t in result.tips if t.code == "ocio_config").message

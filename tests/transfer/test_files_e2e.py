@@ -283,3 +283,40 @@ def test_maya_scene_paths_point_at_the_nodes_copies(home_env: dict[str, str], tm
     assert f'"{(project / "sourceimages" / "wood.png").as_posix()}"' in rewritten
     assert texture.as_posix() not in rewritten and scene.read_text(encoding="utf-8") == MAYA_SCENE.format(
         texture=texture.as_posix())
+
+
+def test_a_maya_reference_tree_is_sent_whole_and_rewritten_at_every_level(home_env: dict[str, str],
+                                                                        tmp_path: Path) -> None:
+    """shot.ma -> a.ma (and its copy a.ma{1}) -> b.ma -> wood.png, with the scene's -rdi lines naming b.ma too."""
+    fake = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
+    root = tmp_path / "show"
+    texture = root / "assets" / "sub" / "maps" / "wood.png"
+    texture.parent.mkdir(parents=True)
+    texture.write_bytes(b"wood")
+    b = root / "assets" / "sub" / "b.ma"
+    b.write_text('//Maya ASCII 2024 scene\ncreateNode file -n "wood";\n\tsetAttr ".ftn" -type "string" "maps/wood.png";\n',
+                 encoding="utf-8")
+    a = root / "assets" / "a.ma"
+    a.write_text('//Maya ASCII 2024 scene\nfile -rdi 1 -ns "b" -rfn "bRN" "sub/b.ma";\n'
+                 'file -r -ns "b" -dr 1 -rfn "bRN" "sub/b.ma";\n', encoding="utf-8")
+    scene = root / "scenes" / "shot.ma"
+    scene.parent.mkdir()
+    refs = (f'file -rdi 1 -ns "a" -rfn "aRN" "{a.as_posix()}";\nfile -rdi 2 -ns "b" -rfn "a:bRN" "sub/b.ma";\n'
+            f'file -rdi 1 -ns "a1" -rfn "aRN1" "{a.as_posix()}{{1}}";\nfile -rdi 2 -ns "b" -rfn "a1:bRN" "sub/b.ma";\n'
+            f'file -r -ns "a" -dr 1 -rfn "aRN" "{a.as_posix()}";\nfile -r -ns "a1" -dr 1 -rfn "aRN1" "{a.as_posix()}{{1}}";\n')
+    original = MAYA_SCENE.format(texture="sourceimages/none.png").replace(
+        'requires maya "2024";\n', 'requires maya "2024";\n' + refs)
+    scene.write_text(original, encoding="utf-8")
+    sub = cli_json("submit", str(scene), "--upload", "--frames", "1", env=home_env)
+    assert sub["upload"]["uploaded"] == 4  # the scene, a.ma, b.ma, wood.png
+    with moved_away(root):
+        code, _, err = burst(home_env, tmp_path / "node-ws", RFARM_MAYA_EXECUTABLE=str(fake))
+    assert code == 0, err
+    project = tmp_path / "node-ws" / "alice" / str(sub["task_id"]) / "project"
+    node_a, node_b = project / "assets" / "a.ma", project / "assets" / "sub" / "b.ma"
+    shot = (project / "scenes" / "shot.ma").read_text(encoding="utf-8")
+    assert f'"{node_a.as_posix()}"' in shot and f'"{node_a.as_posix()}{{1}}"' in shot
+    assert a.as_posix() not in shot and f'"{node_b.as_posix()}"' in shot and '"sub/b.ma"' not in shot
+    assert f'"{node_b.as_posix()}"' in node_a.read_text(encoding="utf-8")
+    assert f'"{(project / "assets" / "sub" / "maps" / "wood.png").as_posix()}"' in node_b.read_text(encoding="utf-8")
+    assert scene.read_text(encoding="utf-8") == original
