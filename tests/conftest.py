@@ -303,3 +303,25 @@ def make_blend(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return path
 
     return make
+
+
+# -- the shared scene corpus ---------------------------------------------------
+
+SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def require_corpus(folder: str) -> Path:
+    """``../shared/corpus/<folder>``; the test is skipped where it is absent (failed under RFARM_REQUIRE_CORPUS=1)."""
+    path = SHARED_CORPUS / folder
+    if not path.is_dir():
+        message = f"the shared scene corpus is absent: no {path} (../shared/corpus/{folder} beside the repository)"
+        if os.environ.get("RFARM_REQUIRE_CORPUS") == "1":
+            pytest.fail(f"{message}, and RFARM_REQUIRE_CORPUS=1 requires it", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("corpus")
+    if marker is not None:
+        require_corpus(*marker.args)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rfarm_testlib import require_corpus
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO / ".." / "shared" / "corpus" / "maya"
 DATA = REPO / "tests" / "data" / "scenes"
 
 # A renderable camera, so scenes written by tests can render.
@@ -22,15 +22,14 @@ WriteMa = Callable[..., Path]
 
 @pytest.fixture(scope="session")
 def maya_corpus() -> Path:
-    """The real Maya scenes in ../shared/corpus/maya; a clear failure when absent."""
-    if not CORPUS.is_dir():
-        pytest.fail(
-            f"The Maya scene corpus is missing: expected {CORPUS.resolve()} "
-            "(../shared/corpus/maya beside the repository). The analyser tests read real "
-            "Maya files from there; check out or mount the shared corpus.",
-            pytrace=False,
-        )
-    return CORPUS
+    """The real Maya scenes in ../shared/corpus/maya (tests using it are marked ``corpus("maya")``)."""
+    return require_corpus("maya")
+
+
+@pytest.fixture(scope="session")
+def blender_corpus() -> Path:
+    """The real Blender files in ../shared/corpus/blender (tests using it are marked ``corpus("blender")``)."""
+    return require_corpus("blender")
 
 
 @pytest.fixture(scope="session")

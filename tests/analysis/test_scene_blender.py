@@ -1,6 +1,7 @@
 """Blender scenes, made by a child Python with bpy (never imported here), read with BAT."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,9 +14,17 @@ from rfarm.errors import AnalysisError
 
 MAKE_SCENES = textwrap.dedent(
     """
-    import sys, bpy
+    import shutil, sys, wave, bpy
     from pathlib import Path
     out = Path(sys.argv[-1])
+    with wave.open(str(out / "sounds" / "hit.wav"), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(bytes(1600))
+    # Any font file Blender can load: one of those it ships.
+    fonts = Path(bpy.utils.system_resource("DATAFILES", path="fonts"))
+    shutil.copyfile(sorted(fonts.glob("*.woff2"))[0], out / "fonts" / "title.woff2")
     bpy.ops.wm.read_factory_settings(use_empty=True)
     mesh = bpy.data.meshes.new("PropMesh")
     prop = bpy.data.objects.new("Prop", mesh)
@@ -45,7 +54,7 @@ MAKE_SCENES = textwrap.dedent(
         ("wood", "//textures/wood.png", "FILE"),
         ("gone", "//textures/missing.png", "FILE"),
         ("tiles", "//textures/col.<UDIM>.png", "TILED"),
-        ("plate", "//plates/plate.0001.png", "SEQUENCE"),
+        ("plate", "//plates_v2/plate.0001.png", "SEQUENCE"),
     )
     for name, path, source in images:
         image = bpy.data.images.new(name, 4, 4)
@@ -56,11 +65,36 @@ MAKE_SCENES = textwrap.dedent(
         dst.objects = ["Prop"]
     for linked in dst.objects:
         scene.collection.objects.link(linked)
+    bpy.data.sounds.load(str(out / "sounds" / "hit.wav")).use_fake_user = True
+    title = bpy.data.curves.new("Title", "FONT")
+    title.font = bpy.data.fonts.load(str(out / "fonts" / "title.woff2"))
+    scene.collection.objects.link(bpy.data.objects.new("Title", title))
+    wave_object = bpy.data.objects.new("Wave", bpy.data.meshes.new("WaveMesh"))
+    scene.collection.objects.link(wave_object)
+    wave_object.modifiers.new("Cache", "MESH_CACHE").filepath = str(out / "caches" / "wave.mdd")
     bpy.ops.wm.save_as_mainfile(filepath=str(out / "shot.blend"), relative_remap=True)
 
     scene.camera = None
     bpy.data.objects.remove(camera)
     bpy.ops.wm.save_as_mainfile(filepath=str(out / "nocamera.blend"))
+
+    # Two files that link each other: loop/a.blend links B from b.blend, which links Ring from a.blend.
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    ring = bpy.data.objects.new("Ring", bpy.data.meshes.new("RingMesh"))
+    bpy.context.scene.collection.objects.link(ring)
+    ring.modifiers.new("Cache", "MESH_CACHE").filepath = str(out / "caches" / "ring.mdd")
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / "loop" / "a.blend"), relative_remap=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.scene.collection.objects.link(bpy.data.objects.new("B", bpy.data.meshes.new("BMesh")))
+    with bpy.data.libraries.load(str(out / "loop" / "a.blend"), link=True, relative=True) as (src, dst):
+        dst.objects = ["Ring"]
+    bpy.context.scene.collection.objects.link(dst.objects[0])
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / "loop" / "b.blend"), relative_remap=True)
+    bpy.ops.wm.open_mainfile(filepath=str(out / "loop" / "a.blend"))
+    with bpy.data.libraries.load(str(out / "loop" / "b.blend"), link=True, relative=True) as (src, dst):
+        dst.objects = ["B"]
+    bpy.context.scene.collection.objects.link(dst.objects[0])
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / "loop" / "a.blend"), relative_remap=True)
     """
 )
 
@@ -68,11 +102,11 @@ MAKE_SCENES = textwrap.dedent(
 @pytest.fixture(scope="module")
 def blend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("blend")
-    (out / "textures").mkdir()
-    (out / "plates").mkdir()
-    for name in ("textures/wood.png", "textures/col.1001.png", "textures/col.1002.png", "plates/plate.0001.png",
-                 "plates/plate.0002.png", "plates/plate.0003.png"):
-        (out / name).write_bytes(b"png")
+    for folder in ("textures", "plates_v2", "sounds", "fonts", "caches", "loop"):
+        (out / folder).mkdir()
+    for name in ("textures/wood.png", "textures/col.1001.png", "textures/col.1002.png", "plates_v2/plate.0001.png",
+                 "plates_v2/plate.0002.png", "plates_v2/plate.0003.png", "caches/wave.mdd", "caches/ring.mdd"):
+        (out / name).write_bytes(b"data")
     (out / "assets" / "maps").mkdir(parents=True)
     (out / "assets" / "maps" / "decal.png").write_bytes(b"png")
     done = subprocess.run(
@@ -103,15 +137,45 @@ def test_blender_dependencies(blend_dir: Path) -> None:
     assert not gone.exists
     tiles = deps["image", "tiles", "//textures/col.<UDIM>.png"]
     assert [Path(f).name for f in tiles.files] == ["col.1001.png", "col.1002.png"]
-    plate = deps["image", "plate", "//plates/plate.0001.png"]
+    # Only the file name's number is the frame, not the folder's.
+    plate = deps["image", "plate", "//plates_v2/plate.0001.png"]
     assert [Path(f).name for f in plate.files] == ["plate.0001.png", "plate.0002.png", "plate.0003.png"]
     library = deps["library", "prop.blend", "//assets/prop.blend"]
     assert library.exists and library.node_type == "Library"
     # The linked file's own image resolves relative to that file, not to the shot.
     decal = deps["image", "decal", "//maps/decal.png"]
     assert decal.exists and decal.source == str(blend_dir / "assets" / "prop.blend")
+    sound = deps["sound", "hit.wav", "//sounds/hit.wav"]
+    assert sound.files == ((blend_dir / "sounds" / "hit.wav").as_posix(),)
+    font = next(d for d in result.dependencies if d.kind == "font")
+    assert font.path == "//fonts/title.woff2" and font.exists and font.node_type == "VFont"
+    cache = deps["mesh_cache", "Wave.modifiers[0]", "//caches/wave.mdd"]
+    assert cache.exists and cache.node_type == "MeshCacheModifierData"
     assert result.missing == [{"gone.filepath": "//textures/missing.png"}]
     assert result.can_render
+
+
+def test_libraries_that_link_each_other(blend_dir: Path) -> None:
+    """Each file lists the other once, neither lists itself, and Ring's cache is read from a.blend either way."""
+    loop = blend_dir / "loop"
+    for scene, other in (("a.blend", "b.blend"), ("b.blend", "a.blend")):
+        deps = analyze_scene(loop / scene).dependencies
+        assert [(d.path, d.source) for d in deps if d.kind == "library"] == [(f"//{other}", str(loop / scene))]
+        caches = [(d.node, d.exists, d.source) for d in deps if d.kind == "mesh_cache"]
+        assert caches == [("Ring.modifiers[0]", True, str(loop / "a.blend"))]
+
+
+def test_an_unreadable_library_is_a_tip(blend_dir: Path, tmp_path: Path) -> None:
+    """The scene is still read; the library is listed, and named in a tip as not readable."""
+    shutil.copytree(blend_dir, tmp_path / "copy")
+    (tmp_path / "copy" / "assets" / "prop.blend").write_bytes(b"BLENDER-v279 but not really")
+    result = analyze_scene(tmp_path / "copy" / "shot.blend")
+    tips = {tip.code: tip for tip in result.tips}
+    assert "prop.blend" in tips["unreadable_library"].message
+    kinds = {(d.kind, d.node) for d in result.dependencies}
+    assert ("library", "prop.blend") in kinds and ("image", "wood") in kinds
+    assert ("image", "decal") not in kinds  # it is in the library that cannot be read
+    assert result.scene_info.renderer == "CYCLES"
 
 
 def test_blender_without_camera_cannot_render(blend_dir: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from rfarm.analysis import analyze_scene
 
 pytest_plugins = ["scene_fixtures"]
+pytestmark = pytest.mark.corpus("maya")
 
 DEFAULT_LAYER = [{"name": "defaultRenderLayer", "renderable": True, "render_setup_layer": None, "overrides": {}}]
 

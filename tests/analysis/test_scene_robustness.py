@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from rfarm.analysis import analyze_scene, maya_scene
 from rfarm.errors import AnalysisError, NotFoundError, UsageError
+from test_scene_maya_binary import build_scene
 
 pytest_plugins = ["scene_fixtures"]
 
 WriteMa = Callable[..., Path]  # the write_ma fixture
 
-MB_SCENE = "CGRU__cgru__scene.mb"
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -26,8 +26,14 @@ def codes(result: object) -> set[str]:
     return {tip.code for tip in result.tips}  # type: ignore[attr-defined]
 
 
-def test_truncated_ma_gives_a_partial_result(maya_corpus: Path, tmp_path: Path) -> None:
-    text = (maya_corpus / "sebastienblor__arnold-usd__test_0268_test.ma").read_bytes()
+def test_truncated_ma_gives_a_partial_result(write_ma: WriteMa, tmp_path: Path) -> None:
+    body = (
+        'requires maya "2018ff08";\n'
+        'createNode file -n "file1";\n\tsetAttr ".ftn" -type "string" "arnold_<UDIM>_<f>.jpg";\n'
+        'createNode aiImage -n "aiImage1";\n'
+        '\tsetAttr ".filename" -type "string" "D:/arnold/scenes/textures/arnold_<UDIM>_<f>.jpg";\n'
+    )
+    text = write_ma("whole.ma", body, version="2018ff08").read_bytes()
     cut = tmp_path / "cut.ma"
     cut.write_bytes(text[: text.index(b'"D:/arnold/scenes/textures') + 10])
     result = analyze_scene(cut, env={})
@@ -128,14 +134,14 @@ def test_unreadable_reference_is_a_tip(write_ma: WriteMa, tmp_path: Path) -> Non
     assert result.dependencies[0].exists
 
 
-def test_truncated_mb_gives_a_partial_result(maya_corpus: Path, tmp_path: Path) -> None:
-    data = (maya_corpus / MB_SCENE).read_bytes()
+def test_truncated_mb_gives_a_partial_result(tmp_path: Path) -> None:
+    data = build_scene(wide=False)
     cut = tmp_path / "cut.mb"
     cut.write_bytes(data[: data.index(b":defaultRenderGlobals") + 30])
     result = analyze_scene(cut, env={})
     assert "truncated" in codes(result)
-    assert result.scene_info.software_version == "2009"
-    assert result.scene_info.cameras == ("persp",)
+    assert result.scene_info.software_version == "2012"
+    assert result.scene_info.cameras == ("shotCam",)
 
 
 @pytest.mark.parametrize(
@@ -159,8 +165,8 @@ def test_not_a_maya_binary_file(tmp_path: Path, content: bytes) -> None:
 
 @FUZZ
 @given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=12))
-def test_corrupted_mb_is_read_or_refused(maya_corpus: Path, flips: list[tuple[int, int]]) -> None:
-    data = bytearray((maya_corpus / MB_SCENE).read_bytes())
+def test_corrupted_mb_is_read_or_refused(flips: list[tuple[int, int]]) -> None:
+    data = bytearray(build_scene(wide=False))
     for position, value in flips:
         data[position % len(data)] = value
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,14 +7,19 @@ from pathlib import Path
 from rfarm_testlib import clean_env, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO / ".." / "shared" / "corpus" / "maya"
 EXAMPLE = REPO / "examples" / "turntable.blend"
-NO_CAMERA = CORPUS / "danOrzc__AssetGallery__AbandonedBuilding_AD.ma"
+# No camera, and two file textures that are not there.
+NO_CAMERA = """//Maya ASCII 2022 scene
+createNode file -n "wood";
+\tsetAttr ".ftn" -type "string" "sourceimages/wood.png";
+createNode file -n "rust";
+\tsetAttr ".ftn" -type "string" "sourceimages/rust.png";
+"""
 
 
-def corpus_scene(name: str) -> Path:
-    path = CORPUS / name
-    assert path.is_file(), f"the Maya corpus is missing: expected {path.resolve()}"
+def no_camera_scene(folder: Path) -> Path:
+    path = folder / "nocamera.ma"
+    path.write_text(NO_CAMERA, encoding="utf-8")
     return path
 
 
@@ -30,8 +35,8 @@ def test_analyse_json_is_one_document_with_the_asset_keys(tmp_path: Path) -> Non
     assert json.loads(out.read_text()) == doc
 
 
-def test_a_scene_that_cannot_render_exits_1_with_the_document() -> None:
-    code, stdout, _ = run_cli("analyse", str(corpus_scene(NO_CAMERA.name)), "--json", env=clean_env())
+def test_a_scene_that_cannot_render_exits_1_with_the_document(tmp_path: Path) -> None:
+    code, stdout, _ = run_cli("analyse", str(no_camera_scene(tmp_path)), "--json", env=clean_env())
     assert code == 1
     doc = json.loads(stdout)
     assert "no_renderable_camera" in {tip["code"] for tip in doc["tips"]}
@@ -58,15 +63,14 @@ def test_submit_takes_the_frame_range_from_the_scene(home_env: dict[str, str]) -
 
 
 def test_strict_submit_refuses_missing_dependencies(tmp_path: Path, home_env: dict[str, str]) -> None:
-    scene = tmp_path / "scene.ma"
-    scene.write_text(corpus_scene(NO_CAMERA.name).read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
+    scene = no_camera_scene(tmp_path)
     code, stdout, stderr = run_cli("submit", str(scene), "--strict", "--json", env=home_env)
     assert code == 2
     assert stdout == ""
     assert "--strict: 2 dependencies are missing" in stderr
     code, stdout, stderr = run_cli("submit", str(scene), "--json", env=home_env)
     assert code == 0, stderr
-    assert "missing dependency AbandonedBuildingAssembly.rep[1].rda" in stderr
+    assert "missing dependency wood.ftn" in stderr
     code, stdout, _ = run_cli("list", "--json", env=home_env)
     assert len(json.loads(stdout)) == 1
 
