@@ -36,6 +36,12 @@ _CREATE_NODE_FLAGS = {
 }
 _REQUIRES_FLAGS = {b"-nodeType": 1, b"-dataType": 1}
 _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1, b"-time": 1}
+# The form Maya writes: ``createNode mesh -n "bodyShape" -p "body";``, read without tokenizing.
+_CREATE_NODE = re.compile(
+    rb'createNode\s+([^\s"(){},+;-][^\s"(){},+;]*)(?:\s+-(?:s|ss|shared|skipSelect))*'
+    rb'\s+-n(?:ame)?\s+"([^"\\]*)"(?:\s+-p(?:arent)?\s+"([^"\\]*)")?'
+    rb"(?:\s+-(?:s|ss|shared|skipSelect))*\s*;"
+)
 _ALWAYS_WANTED = (b"createNode", b"select", b"file ", b"file\t", b"file\n", b"requires", b"currentUnit")
 
 
@@ -117,6 +123,12 @@ class _Statements:
         return head.startswith(b"connectAttr") and b'.lrl"' in head
 
     def handle(self, text: bytes) -> None:
+        plain = _CREATE_NODE.fullmatch(text) if text.startswith(b"createNode") else None
+        if plain is not None:
+            node_type, name, parent = plain.groups()
+            decode = self._decode
+            self.builder.create_node(decode(node_type), decode(name), decode(parent) if parent else None)
+            return
         tokens = mel.tokenize(text)
         if not tokens or tokens[0][0] != mel.WORD:
             return
@@ -201,7 +213,7 @@ def _split_flags(
     i = 1
     while i < len(tokens):
         kind, value = tokens[i]
-        if kind == mel.WORD and _FLAG.fullmatch(value):
+        if kind == mel.WORD and value[0] == 0x2D and _FLAG.fullmatch(value):
             arity = arities.get(value)
             if arity is None:
                 arity = 1 if i + 1 < len(tokens) and tokens[i + 1][0] == mel.WORD else 0
