@@ -39,9 +39,11 @@ _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1
 # The form Maya writes: ``createNode mesh -n "bodyShape" -p "body";``, read without tokenizing.
 _CREATE_NODE = re.compile(
     rb'createNode\s+([^\s"(){},+;-][^\s"(){},+;]*)(?:\s+-(?:s|ss|shared|skipSelect))*'
-    rb'\s+-n(?:ame)?\s+"([^"\\]*)"(?:\s+-p(?:arent)?\s+"([^"\\]*)")?'
+    rb'\s+-n(?:ame)?\s+"([^"\\]+)"(?:\s+-p(?:arent)?\s+"([^"\\]*)")?'
     rb"(?:\s+-(?:s|ss|shared|skipSelect))*\s*;"
 )
+# ``setAttr ".ftn" -type "string" "tex/a.exr";`` without escapes, read without tokenizing.
+_SET_STRING = re.compile(rb'setAttr\s+"([^"\\]*)"\s+-type\s+"string"\s+"([^"\\]*)"\s*;')
 _ALWAYS_WANTED = (b"createNode", b"select", b"file ", b"file\t", b"file\n", b"requires", b"currentUnit")
 
 
@@ -123,12 +125,19 @@ class _Statements:
         return head.startswith(b"connectAttr") and b'.lrl"' in head
 
     def handle(self, text: bytes) -> None:
-        plain = _CREATE_NODE.fullmatch(text) if text.startswith(b"createNode") else None
-        if plain is not None:
-            node_type, name, parent = plain.groups()
-            decode = self._decode
-            self.builder.create_node(decode(node_type), decode(name), decode(parent) if parent else None)
-            return
+        decode = self._decode
+        if text.startswith(b"createNode"):
+            plain = _CREATE_NODE.fullmatch(text)
+            if plain is not None:
+                node_type, name, parent = plain.groups()
+                self.builder.create_node(decode(node_type), decode(name), decode(parent) if parent else None)
+                return
+        elif text.startswith(b"setAttr"):
+            plain = _SET_STRING.fullmatch(text)
+            if plain is not None:
+                attr, value = plain.groups()
+                self.builder.set_attr(decode(attr), decode(value))
+                return
         tokens = mel.tokenize(text)
         if not tokens or tokens[0][0] != mel.WORD:
             return

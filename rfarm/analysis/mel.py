@@ -96,13 +96,13 @@ class StatementScanner:
         The common statement (no ``;`` inside its strings, no escaped quote, in
         the buffer) is found inline; any other goes through :meth:`_find_end`.
         """
-        wants, gap, find = self._wants, _GAP.match, bytes.find
-        pos = 0
+        wants, gap, find, max_statement = self._wants, _GAP.match, bytes.find, self._max_statement
+        buf, pos = self._buf, 0
         while True:
-            buf = self._buf
             pos = gap(buf, pos).end()  # type: ignore[union-attr]
             if len(buf) - pos < HEAD_SIZE and not self._eof:
                 pos -= self._fill(pos)
+                buf = self._buf
                 continue
             if pos >= len(buf):
                 return
@@ -110,7 +110,7 @@ class StatementScanner:
                 skipped = self._skip_comment(pos)
                 if skipped is None:
                     return
-                pos = skipped
+                buf, pos = self._buf, skipped
                 continue
             start = pos
             wanted = wants(buf[start : start + HEAD_SIZE])
@@ -136,9 +136,11 @@ class StatementScanner:
                 start, end, wanted = found
                 buf = self._buf
             pos = end
-            if wanted and end - start > self._max_statement:
+            if not wanted:
+                continue
+            if end - start > max_statement:
                 self.too_long.append(self._base + start)
-            elif wanted:
+            else:
                 yield Statement(self._base + start, buf[start:end])
 
     def _find_end(self, start: int, wanted: bool, offset: int) -> tuple[int, int, bool] | None:

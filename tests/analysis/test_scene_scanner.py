@@ -1,4 +1,6 @@
-"""Block boundaries anywhere in a statement: the scanner's inline end-finding and its slow path agree.
+"""The scanner's and the reader's short cuts agree with their general paths.
+
+Block boundaries anywhere in a statement: the inline end-finding and the slow path agree.
 
 The scanner finds most statement ends inside the buffer it holds and hands the
 rest (a string running past the buffer, an escaped quote, a ``;`` in a string)
@@ -11,12 +13,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_scene_mel import oracle
 
-from rfarm.analysis import mel
+from rfarm.analysis import maya_ascii, mel
+from rfarm.analysis.base import Collector
+from rfarm.analysis.maya_scene import AttrValue, MayaSceneBuilder
+from rfarm.analysis.paths import PathResolver
 
 FILLER = b"setAttr -s 40 \".vt[0:39]\" " + b" ".join(b"%d.5" % i for i in range(80)) + b";\n"
 
@@ -92,3 +99,60 @@ def test_large_documents_match_the_oracle(data: bytes, block_size: int) -> None:
         statements, unterminated = oracle(data)
         assert found == [(s, t) for s, t in statements if wants(data[s : s + mel.HEAD_SIZE])]
         assert scanner.unterminated_at == unterminated
+
+
+class RecordingBuilder(MayaSceneBuilder):
+    """A real builder that also records the events the reader sends it."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("scene.ma"), PathResolver(Path("scene.ma"), env={}), Collector())
+        self.events: list[tuple[object, ...]] = []
+
+    def create_node(self, node_type: str, name: str, parent: str | None) -> None:
+        self.events.append(("create_node", node_type, name, parent))
+        super().create_node(node_type, name, parent)
+
+    def set_attr(self, attr: str, value: AttrValue) -> None:
+        self.events.append(("set_attr", attr, value))
+        super().set_attr(attr, value)
+
+
+names = st.text(st.characters(blacklist_characters='"\\;', blacklist_categories=("Cs",)), max_size=12)
+flags = st.lists(st.sampled_from(["-s", "-ss", "-shared", "-skipSelect"]), max_size=2).map(" ".join)
+spaces = st.sampled_from([" ", "\t", "\r\n\t", "  "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=names, name=names, parent=st.none() | names, before=flags, after=flags, gap=spaces, value=names)
+def test_statements_read_without_tokenizing_give_the_tokenized_events(
+    kind: str, name: str, parent: str | None, before: str, after: str, gap: str, value: str
+) -> None:
+    """``createNode`` and plain string ``setAttr`` lines take a short cut; it must change nothing."""
+    node = f"createNode{gap}{kind} {before}{gap}-n \"{name}\"" + (f' -p "{parent}"' if parent is not None else "")
+    statements = [
+        f"{node} {after};".encode(),
+        f'setAttr{gap}"{name}"{gap}-type "string"{gap}"{value}";'.encode(),
+        f'setAttr ".{name}" -type "string" "{value}" ;'.encode("cp1252", "replace"),
+    ]
+    fast, general = RecordingBuilder(), RecordingBuilder()
+    for text in statements:
+        maya_ascii._Statements(fast).handle(text)
+        reader = maya_ascii._Statements(general)
+        tokens = mel.tokenize(text)
+        if tokens[0][1] == b"createNode":
+            reader._create_node(tokens)
+        else:
+            reader._set_attr(tokens)
+    assert fast.events == general.events
+
+
+def test_the_lines_maya_writes_take_the_short_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    builder = RecordingBuilder()
+    reader = maya_ascii._Statements(builder)
+    monkeypatch.setattr(mel, "tokenize", None)  # any use of the tokenizer would fail
+    reader.handle(b'createNode file -n "tex" -p "grp";')
+    reader.handle(b'setAttr ".ftn" -type "string" "C:/proj/sourceimages/wood.exr";')
+    assert builder.events == [
+        ("create_node", "file", "tex", "grp"),
+        ("set_attr", ".ftn", "C:/proj/sourceimages/wood.exr"),
+    ]
