@@ -38,6 +38,14 @@ _REQUIRES_FLAGS = {b"-nodeType": 1, b"-dataType": 1}
 _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1, b"-time": 1}
 # Render Setup's links: layer -> legacy layer, the collection tree, selectors.
 _CONNECTIONS_WANTED = (b'.lrl"', b'.pls"', b'.sel"')
+# The form Maya writes: ``createNode mesh -n "bodyShape" -p "body";``, read without tokenizing.
+_CREATE_NODE = re.compile(
+    rb'createNode\s+([^\s"(){},+;-][^\s"(){},+;]*)(?:\s+-(?:s|ss|shared|skipSelect))*'
+    rb'\s+-n(?:ame)?\s+"([^"\\]+)"(?:\s+-p(?:arent)?\s+"([^"\\]*)")?'
+    rb"(?:\s+-(?:s|ss|shared|skipSelect))*\s*;"
+)
+# ``setAttr ".ftn" -type "string" "tex/a.exr";`` without escapes, read without tokenizing.
+_SET_STRING = re.compile(rb'setAttr\s+"([^"\\]*)"\s+-type\s+"string"\s+"([^"\\]*)"\s*;')
 _ALWAYS_WANTED = (b"createNode", b"select", b"file ", b"file\t", b"file\n", b"requires", b"currentUnit")
 
 
@@ -119,6 +127,19 @@ class _Statements:
         return head.startswith(b"connectAttr") and any(plug in head for plug in _CONNECTIONS_WANTED)
 
     def handle(self, text: bytes) -> None:
+        decode = self._decode
+        if text.startswith(b"createNode"):
+            plain = _CREATE_NODE.fullmatch(text)
+            if plain is not None:
+                node_type, name, parent = plain.groups()
+                self.builder.create_node(decode(node_type), decode(name), decode(parent) if parent else None)
+                return
+        elif text.startswith(b"setAttr"):
+            plain = _SET_STRING.fullmatch(text)
+            if plain is not None:
+                attr, value = plain.groups()
+                self.builder.set_attr(decode(attr), decode(value))
+                return
         tokens = mel.tokenize(text)
         if not tokens or tokens[0][0] != mel.WORD:
             return
@@ -203,7 +224,7 @@ def _split_flags(
     i = 1
     while i < len(tokens):
         kind, value = tokens[i]
-        if kind == mel.WORD and _FLAG.fullmatch(value):
+        if kind == mel.WORD and value[0] == 0x2D and _FLAG.fullmatch(value):
             arity = arities.get(value)
             if arity is None:
                 arity = 1 if i + 1 < len(tokens) and tokens[i + 1][0] == mel.WORD else 0

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 STRING = 0
 WORD = 1
@@ -19,20 +18,20 @@ PUNCT = 2
 
 Token = tuple[int, bytes]
 
-BLOCK_SIZE = 1 << 20
+BLOCK_SIZE = 4 << 20
 MAX_STATEMENT = 16 << 20
 HEAD_SIZE = 256
 
-_SPACE = re.compile(rb"\s*")
+# Whitespace and whole comments between statements.
+_GAP = re.compile(rb"(?:\s+|//[^\n]*\n|/\*.*?\*/)*", re.DOTALL)
 _TOKEN = re.compile(
-    rb'"([^"\\]*(?:\\.[^"\\]*)*)"|([(){},+;])|([^\s"(){},+;]+)', re.DOTALL
+    rb'("[^"\\]*(?:\\.[^"\\]*)*")|([(){},+;])|([^\s"(){},+;]+)', re.DOTALL
 )
 _ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
 _ESCAPES = {b"n": b"\n", b"t": b"\t", b"r": b"\r"}
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(NamedTuple):
     offset: int
     text: bytes
 
@@ -74,54 +73,75 @@ class StatementScanner:
         self._base += keep_from
         return keep_from
 
-    def _skip_space(self, pos: int) -> int | None:
-        """Skip whitespace and comments; the position of the next statement, None at the end.
+    def _skip_comment(self, pos: int) -> int | None:
+        """Skip the comment at ``pos`` that does not end in the buffer; None at the end.
 
-        Inside a comment only the bytes that could start its end are kept, so an
-        enormous comment costs no memory.
+        Only the bytes that could start its end are kept, so an enormous comment
+        costs no memory.
         """
-        closing: bytes | None = None
+        closing = b"\n" if self._buf[pos + 1] == 0x2F else b"*/"
+        pos += 2
         while True:
-            buf = self._buf
-            if closing is not None:
-                close = buf.find(closing, pos)
-                if close >= 0:
-                    pos, closing = close + len(closing), None
-                    continue
-                if self._eof:
-                    return None
-                keep = max(pos, len(buf) - len(closing) + 1)
-                pos = keep - self._fill(keep)
-                continue
-            pos = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
-            if pos >= len(buf) - 1 and not self._eof:
-                pos -= self._fill(pos)
-                continue
-            if pos >= len(buf):
+            close = self._buf.find(closing, pos)
+            if close >= 0:
+                return close + len(closing)
+            if self._eof:
                 return None
-            if buf.startswith(b"//", pos):
-                closing, pos = b"\n", pos + 2
-            elif buf.startswith(b"/*", pos):
-                closing, pos = b"*/", pos + 2
-            else:
-                return pos
+            keep = max(pos, len(self._buf) - len(closing) + 1)
+            pos = keep - self._fill(keep)
 
     def __iter__(self) -> Iterator[Statement]:
-        pos = 0
+        """Finds each statement's end with ``bytes.find`` over the buffer.
+
+        The common statement (no ``;`` inside its strings, no escaped quote, in
+        the buffer) is found inline; any other goes through :meth:`_find_end`.
+        """
+        wants, gap, find, max_statement = self._wants, _GAP.match, bytes.find, self._max_statement
+        buf, pos = self._buf, 0
         while True:
-            start = self._skip_space(pos)
-            if start is None:
+            pos = gap(buf, pos).end()  # type: ignore[union-attr]
+            if len(buf) - pos < HEAD_SIZE and not self._eof:
+                pos -= self._fill(pos)
+                buf = self._buf
+                continue
+            if pos >= len(buf):
                 return
-            while len(self._buf) - start < HEAD_SIZE and not self._eof:
-                start -= self._fill(start)
-            offset = self._base + start
-            found = self._find_end(start, self._wants(self._buf[start : start + HEAD_SIZE]), offset)
-            if found is None:
-                self.unterminated_at = offset
-                return
-            start, pos, wanted = found
-            if wanted:
-                yield Statement(offset, self._buf[start:pos])
+            if buf[pos] == 0x2F and buf[pos + 1 : pos + 2] in (b"/", b"*"):
+                skipped = self._skip_comment(pos)
+                if skipped is None:
+                    return
+                buf, pos = self._buf, skipped
+                continue
+            start = pos
+            wanted = wants(buf[start : start + HEAD_SIZE])
+            end = -1
+            semi = find(buf, b";", start)
+            while semi >= 0:
+                quote = find(buf, b'"', pos, semi)
+                if quote < 0:
+                    end = semi + 1
+                    break
+                close = find(buf, b'"', quote + 1)
+                if close < 0 or buf[close - 1] == 0x5C:
+                    break  # the string runs past the buffer, or holds an escaped quote
+                pos = close + 1
+                if close > semi:
+                    semi = find(buf, b";", pos)
+            if end < 0:
+                offset = self._base + start
+                found = self._find_end(start, wanted, offset)
+                if found is None:
+                    self.unterminated_at = offset
+                    return
+                start, end, wanted = found
+                buf = self._buf
+            pos = end
+            if not wanted:
+                continue
+            if end - start > max_statement:
+                self.too_long.append(self._base + start)
+            else:
+                yield Statement(self._base + start, buf[start:end])
 
     def _find_end(self, start: int, wanted: bool, offset: int) -> tuple[int, int, bool] | None:
         """Scan to the ``;`` that ends the statement at ``start``.
@@ -192,15 +212,17 @@ def tokenize(text: bytes) -> list[Token]:
     into one string. An unterminated quote is dropped.
     """
     tokens: list[Token] = []
-    for match in _TOKEN.finditer(text):
-        string, punct, word = match.groups()
-        if string is not None:
-            tokens.append((STRING, unescape(string)))
-        elif punct is not None:
-            tokens.append((PUNCT, punct))
+    append = tokens.append
+    for string, punct, word in _TOKEN.findall(text):
+        if string:
+            append((STRING, unescape(string[1:-1])))
+        elif punct:
+            append((PUNCT, punct))
         else:
-            tokens.append((WORD, word))
-    return _fold_concatenations(tokens) if (PUNCT, b"(") in tokens else tokens
+            append((WORD, word))
+    if b"(" in text and (PUNCT, b"(") in tokens:
+        return _fold_concatenations(tokens)
+    return tokens
 
 
 def _fold_concatenations(tokens: list[Token]) -> list[Token]:
