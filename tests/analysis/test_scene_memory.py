@@ -1,7 +1,6 @@
 """A large .ma is analysed in bounded memory: the scanner keeps one block and one statement."""
 from __future__ import annotations
 
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +44,7 @@ def test_fifty_megabytes_in_bounded_memory(write_ma: WriteMa) -> None:
 
     tracemalloc.start()
     try:
-        started = time.perf_counter()
         result = analyze_scene(path, env={})
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -55,4 +52,3 @@ def test_fifty_megabytes_in_bounded_memory(write_ma: WriteMa) -> None:
     assert (result.scene_info.renderer, result.scene_info.end) == ("arnold", 240)
     assert len(result.dependencies) == 20
     assert peak < 5_000_000, f"peak traced memory {peak / 1e6:.1f} MB"
-    assert elapsed < 30
