@@ -1,15 +1,21 @@
-"""Shared fixtures: an isolated RFARM_HOME, its config and farm, a fresh PostgreSQL
-database per test, small Cycles scenes made by a child Python with bpy, and a
-helper that runs the real ``rfarm`` command in a subprocess.
+"""Shared fixtures: an isolated RFARM_HOME, its config and farm, a PostgreSQL
+database emptied for each test, small Cycles scenes made by a child Python with
+bpy, and helpers that run the ``rfarm`` command in this process or as a real one.
 
 Services (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379) must be up:
 a test that needs one fails with a clear message, it never skips.
 bpy is never imported into the pytest process (it writes to the C-level stdout).
+
+Markers: ``services`` (the test uses PostgreSQL or Redis) is applied here to
+every test that uses their fixtures; ``e2e`` (the test runs real rfarm or bpy
+processes) is set by the test modules and applied here to users of
+``make_blend``. ``pytest -m "not e2e and not services"`` is the quick loop.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -17,6 +23,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -36,6 +43,21 @@ CliResult = tuple[int, str, str]
 # every folder's conftest.py is loaded as a module called ``conftest`` (the
 # last one loaded wins), so that name cannot be imported reliably.
 sys.modules.setdefault("rfarm_testlib", sys.modules[__name__])
+
+
+# -- markers ------------------------------------------------------------------
+
+_SERVICE_FIXTURES = {"pg_url", "fresh_pg_url", "redis_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``services`` on the users of PostgreSQL or Redis, ``e2e`` on the users of bpy-made scenes."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & _SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.services)
+        if "make_blend" in names:
+            item.add_marker(pytest.mark.e2e)
 
 
 # -- environment --------------------------------------------------------------
@@ -118,22 +140,74 @@ def _pg_admin():  # type: ignore[no-untyped-def]
     return conn
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test; dropped afterwards."""
+def _pg_url(name: str) -> str:
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+@contextlib.contextmanager
+def _new_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database (its name), dropped afterwards."""
     name = f"rfarm_test_{uuid.uuid4().hex[:12]}"
     conn = _pg_admin()
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     try:
-        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        yield name
     finally:
         _forget_farm()
         conn = _pg_admin()
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def _pg_session_database() -> Iterator[str]:
+    """The PostgreSQL database the session's tests share; rfarm creates its schema on first use."""
+    with _new_pg_database() as name:
+        yield name
+
+
+def _empty_pg_database(name: str) -> None:
+    """Every row of every table (rfarm's and the Huey queue's) gone, identities restarted.
+
+    Connections a finished test left behind are ended first, so that none
+    holds a lock the TRUNCATE would wait for.
+    """
+    import psycopg2
+
+    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=name, connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            tables = [row[0] for row in cur.fetchall()]
+            if tables:
+                listed = ", ".join(f'public."{table}"' for table in tables)
+                cur.execute(f"TRUNCATE TABLE {listed} RESTART IDENTITY CASCADE")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def pg_url(_pg_session_database: str) -> Iterator[str]:
+    """The session's PostgreSQL database, with no rows in it (the schema may already be there)."""
+    _forget_farm()
+    _empty_pg_database(_pg_session_database)
+    yield _pg_url(_pg_session_database)
+    _forget_farm()
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """A new PostgreSQL database with no schema at all, for tests of schema creation; dropped afterwards."""
+    with _new_pg_database() as name:
+        yield _pg_url(name)
 
 
 @pytest.fixture
@@ -153,14 +227,14 @@ def redis_url() -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
 def any_farm(db_kind: str, home: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The farm under ``home`` on SQLite or on a fresh PostgreSQL database (parametrized)."""
+    """The farm under ``home`` on SQLite or on the emptied PostgreSQL database (parametrized)."""
     from rfarm.config import load_config
     from rfarm.farm import open_farm
 
@@ -171,10 +245,100 @@ def any_farm(db_kind: str, home: Path, monkeypatch: pytest.MonkeyPatch, request:
     _forget_farm()
 
 
-# -- child processes ------------------------------------------------------------
+# -- the rfarm command ----------------------------------------------------------------
 
 
-def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60, cwd: Path | None = None) -> CliResult:
+def run_cli(*args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+    """``rfarm ARGS`` run in this process as a new process would run it: (exit code, stdout, stderr).
+
+    The command sees exactly ``env`` (default: :func:`clean_env`) as its
+    environment, ``cwd`` as its working folder and an empty stdin; it opens its
+    own farm and sets up its own logging; afterwards everything is as it was.
+    Commands that need a process of their own (workers, signals, ``--wait``
+    on a render) go through :func:`run_cli_process`.
+    """
+    from rfarm.cli.app import main
+
+    assert not args or args[0] != "worker", "a worker runs as a real process: use run_cli_process"
+    with _as_a_new_process(dict(env) if env is not None else clean_env(), cwd) as (out, err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            if isinstance(exc.code, str):  # what the interpreter does with sys.exit("message")
+                err.write(exc.code + "\n")
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # noqa: BLE001 - an uncaught exception: a traceback and exit 1, as in a process
+            traceback.print_exc(file=err)
+            code = 1
+    return code, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def _as_a_new_process(env: dict[str, str], cwd: Path | None) -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """This process dressed as a new one for one command; the process-wide state is put back after.
+
+    The state rfarm keeps per process: the environment, the working folder,
+    the standard streams (and the rich consoles made for them), the root
+    logger's handlers and the loggers' levels, and the open farm with the
+    database the models are bound to.
+    """
+    import logging
+
+    import rfarm.farm
+    from rfarm.cli import output
+    from rfarm.models import database
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_farm, saved_db = rfarm.farm._current, database.obj
+    root = logging.getLogger()
+    saved_handlers = root.handlers[:]
+    loggers = [root, *(lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    saved_levels = [(logger, logger.level) for logger in loggers]
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(""), out, err
+        root.handlers = []
+        rfarm.farm._current = None
+        output.err_console.cache_clear()
+        output.out_console.cache_clear()
+        yield out, err
+    finally:
+        _close_farm(rfarm.farm._current)
+        rfarm.farm._current = saved_farm
+        database.initialize(saved_db)
+        output.err_console.cache_clear()
+        output.out_console.cache_clear()
+        root.handlers = saved_handlers
+        for logger, level in saved_levels:
+            if logger.level != level:
+                logger.setLevel(level)
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _close_farm(farm: Any) -> None:
+    """Close what a command's farm opened: its database connection and its queue's."""
+    if farm is None:
+        return
+    with contextlib.suppress(Exception):  # closing is best effort
+        farm.db.close()
+    queue = farm.__dict__.get("queue")  # only if the command opened it
+    if queue is not None:
+        with contextlib.suppress(Exception):
+            queue.huey.storage.close()
+
+
+def run_cli_process(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 60, cwd: Path | None = None
+) -> CliResult:
     """``python -m rfarm ARGS`` as a real process: (exit code, stdout, stderr)."""
     proc = subprocess.run(
         [sys.executable, "-m", "rfarm", *args],
@@ -189,20 +353,7 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 6
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def run_py(code: str, *, env: Mapping[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a child Python; fails the test with its stderr when it exits non-zero."""
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=dict(env) if env is not None else clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"child python exited {proc.returncode}:\n{proc.stderr[-4000:]}", pytrace=False)
-    return proc
+# -- child processes ------------------------------------------------------------
 
 
 _BARRIER = """
@@ -257,9 +408,9 @@ def run_together(
                 p.wait(timeout=10)
 
 
-def cli_json(*args: str, env: Mapping[str, str], timeout: float = 60) -> Any:
-    """Run an ``rfarm ... --json`` command that must succeed; its one JSON document."""
-    code, out, err = run_cli(*args, "--json", env=env, timeout=timeout)
+def cli_json(*args: str, env: Mapping[str, str]) -> Any:
+    """Run an ``rfarm ... --json`` command that must succeed (in this process); its one JSON document."""
+    code, out, err = run_cli(*args, "--json", env=env)
     assert code == 0, f"rfarm {' '.join(args)} --json exited {code}: {err}"
     return json.loads(out)
 

@@ -1,9 +1,10 @@
-"""`rfarm analyse` and submit's use of the analysis, as real processes."""
+"""`rfarm analyse` and submit's use of the analysis."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from rfarm_testlib import clean_env, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +76,7 @@ def test_strict_submit_refuses_missing_dependencies(tmp_path: Path, home_env: di
     assert len(json.loads(stdout)) == 1
 
 
+@pytest.mark.e2e
 def test_resolution_overrides_the_scene(home_env: dict[str, str]) -> None:
     import struct
     import subprocess

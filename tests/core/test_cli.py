@@ -1,4 +1,4 @@
-"""The ``rfarm`` command as real processes: exit codes, one-line errors, JSON documents."""
+"""The ``rfarm`` command: exit codes, one-line errors, JSON documents."""
 from __future__ import annotations
 
 import json
@@ -218,7 +218,7 @@ def test_text_output_goes_to_the_right_streams(scene: Path, home_env: dict[str, 
 def test_version(home_env: dict[str, str]) -> None:
     from rfarm import __version__
 
-    code, out, err = run_cli("--version", env=home_env, timeout=30)
+    code, out, err = run_cli("--version", env=home_env)
     assert (code, out.strip(), err) == (0, f"rfarm {__version__}", "")
 
 

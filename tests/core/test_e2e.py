@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import psutil
 import pytest
-from rfarm_testlib import TEST_USER, clean_env, cli_json, run_cli
+from rfarm_testlib import TEST_USER, clean_env, cli_json, run_cli, run_cli_process
 
 pytestmark = pytest.mark.e2e
 
@@ -180,7 +180,7 @@ def wait_until_rendering(env: dict[str, str], home: Path, task_id: int, worker: 
 
 def test_burst_worker_renders_test_frame_first(home: Path, home_env: dict[str, str], quick_scene: Path) -> None:
     tid = submit(quick_scene, home_env, "--frames", "1-3", "--test-frame", "2")
-    code, out, err = run_cli("worker", "--burst", "--name", "w1", env=home_env, timeout=180)
+    code, out, err = run_cli_process("worker", "--burst", "--name", "w1", env=home_env, timeout=180)
     assert code == 0, err
     doc = status(home_env, tid)
     assert doc["status"] == "done"

@@ -246,6 +246,7 @@ print(json.dumps(got))
 """
 
 
+@pytest.mark.e2e
 def test_concurrent_claims_from_processes_never_share_a_frame(any_farm: Any, tmp_path: Path) -> None:
     tid = submit(range(1, 81), chunk_size=2)
     env = clean_env({
@@ -573,9 +574,10 @@ print(SchemaInfo.get(SchemaInfo.key == "version").value)
 """
 
 
+@pytest.mark.e2e
 def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if db_kind == "postgresql":
-        url = request.getfixturevalue("pg_url")
+        url = request.getfixturevalue("fresh_pg_url")
     else:
         url = "sqlite:///" + (tmp_path / "fresh" / "rfarm.db").as_posix()
     sync = tmp_path / "sync"

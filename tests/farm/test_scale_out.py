@@ -38,7 +38,7 @@ def wait_for(what: str, check: Callable[[], T], timeout_s: float) -> T:
     return value
 
 
-@pytest.fixture(params=["sqlite", "postgresql+redis"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql+redis", marks=pytest.mark.services)])
 def farm_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     env = clean_env({
         "RFARM_HOME": str(tmp_path / "home"), "RFARM_USER": TEST_USER, "RFARM_LEASE_SECONDS": "3",
@@ -152,10 +152,8 @@ def test_a_cancel_reaches_the_renders_on_every_node(farm: Farm, scene: Path) -> 
     renders = wait_for("three renders", lambda: (r := farm.renders()) and len([p for p in r if "rfarm.lifeline" not in " ".join(p.cmdline())]) >= 3 and r, 30)
     code, _, err = run_cli("cancel", str(tid), env=farm.env)
     assert code == 0, err
-    started = time.monotonic()
     gone, alive = psutil.wait_procs(renders, timeout=10)
     assert not alive, f"renders still alive after cancel: {[p.cmdline() for p in alive]}"
-    assert time.monotonic() - started < 10
     doc = farm.status(tid)
     assert doc["status"] == "cancelled" and {f["status"] for f in doc["frames"]} == {"cancelled"}
     assert all(proc.poll() is None for proc in farm.nodes.values()), "the workers keep running"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,8 @@ def test_list_is_sorted_and_filters_by_plain_prefix(storage: Storage) -> None:
 
 def test_list_pages_through_many_keys(storage: Storage) -> None:
     keys = [f"many/{i:04d}" for i in range(1003)]
-    for key in reversed(keys):
-        storage.put_bytes(key, b"")
+    with ThreadPoolExecutor(8) as pool:  # stored in no particular order, as parallel uploads do
+        list(pool.map(lambda key: storage.put_bytes(key, b""), reversed(keys)))
     assert list(storage.list("many/")) == keys
 
 

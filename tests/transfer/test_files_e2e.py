@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from rfarm_testlib import clean_env, cli_json, run_cli
+from rfarm_testlib import clean_env, cli_json, run_cli, run_cli_process
 
 from rfarm.hashing import hash_file
 from tests.oss_server import OssServer
@@ -124,8 +124,8 @@ def assert_red_and_green(png: str) -> None:
 
 
 def burst(env: dict[str, str], workspace: Path, **extra: str) -> tuple[int, str, str]:
-    return run_cli("worker", "--burst", "--name", "node2", env={**env, "RFARM_WORKSPACE_DIR": str(workspace), **extra},
-                   timeout=180)
+    return run_cli_process("worker", "--burst", "--name", "node2", env={**env, "RFARM_WORKSPACE_DIR": str(workspace), **extra},
+                           timeout=180)
 
 
 def frame_doc(env: dict[str, str], task_id: int) -> dict[str, object]:
