@@ -117,7 +117,7 @@ def test_corpus_file_settings_and_dependencies(blender_corpus: Path, name: str) 
     info = result.scene_info.to_dict()
     for key, value in expected["info"].items():
         if key == "render_layers":
-            value = [{"name": layer, "renderable": on, "render_setup_layer": None} for layer, on in value]
+            value = [{"name": layer, "renderable": on, "render_setup_layer": None, "overrides": {}} for layer, on in value]
         assert info[key] == value, key
     assert info["defaulted"] == []
     assert [(d.kind, d.path, d.exists) for d in result.dependencies] == expected["deps"]
