@@ -13,7 +13,7 @@ from peewee import fn
 
 from rfarm.errors import NotFoundError, UsageError
 from rfarm.models import Frame, Task, User
-from rfarm.states import CLAIMABLE, FrameState, Priority, TaskState
+from rfarm.states import CLAIMABLE, TERMINAL, FrameState, Priority, TaskState
 
 
 @dataclass(frozen=True, slots=True)

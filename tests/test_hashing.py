@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from rfarm.progress import Progress
 import xxhash
 
 from rfarm.errors import Cancelled, NotFoundError, UsageError
@@ -59,23 +61,23 @@ def test_hash_files_in_threads_keeps_input_order(tmp_path: Path) -> None:
 
 def test_progress_reports_each_file_from_the_calling_thread(tmp_path: Path) -> None:
     paths = [_write(tmp_path / f"f{i}", b"x" * i) for i in range(10)]
-    calls: list[tuple[int, int, int]] = []
+    calls: list[Progress] = []
     threads: set[int] = set()
 
-    def progress(done: int, total: int, bytes_done: int) -> None:
-        calls.append((done, total, bytes_done))
+    def progress(report: Progress) -> None:
+        calls.append(report)
         threads.add(threading.get_ident())
 
     hash_files(paths, threads=4, on_progress=progress)
-    assert [c[0] for c in calls] == list(range(1, 11))
-    assert calls[-1] == (10, 10, sum(range(10)))
+    assert [c.done for c in calls] == list(range(1, 11))
+    assert calls[-1] == Progress("hash", 10, 10, sum(range(10)), sum(range(10)))
     assert threads == {threading.get_ident()}
 
 
 def test_progress_returning_false_cancels_and_keeps_what_was_hashed(tmp_path: Path) -> None:
     paths = [_write(tmp_path / "files" / f"f{i}", b"x") for i in range(50)]
     with HashCache(tmp_path / "cache.db") as cache, pytest.raises(Cancelled, match="cancelled after 3 of 50"):
-        hash_files(paths, threads=2, cache=cache, on_progress=lambda done, total, size: done < 3)
+        hash_files(paths, threads=2, cache=cache, on_progress=lambda report: report.done < 3)
     db = sqlite3.connect(tmp_path / "cache.db")
     assert db.execute("SELECT count(*) FROM hashes_v1").fetchone() == (3,)
     db.close()

@@ -25,9 +25,8 @@ def worker(
     """
     from rich.logging import RichHandler
 
-    from rfarm.config import load_config
     from rfarm.cli.output import err_console
-    from rfarm.db import redact
+    from rfarm.config import KEYS, load_config, masked
     from rfarm.worker import Worker
 
     logging.basicConfig(
@@ -43,7 +42,7 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
         if sig is not None:
             signal.signal(sig, lambda *_: node.stop())
-    err_console().print(f"worker {node.name}: rendering from {redact(config.database)}", soft_wrap=True)
+    err_console().print(f"worker {node.name}: rendering from {masked(KEYS['database_url'], config.database)}", soft_wrap=True)
     rendered = node.run()
     err_console().print(f"worker {node.name}: stopped after {rendered} renders")
     return 0

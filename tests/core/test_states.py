@@ -221,7 +221,7 @@ def test_every_move_the_scheduler_makes_is_in_the_tables(record_moves: None) -> 
     finish(claim())
     assert fail(claim()) == FrameState.QUEUED
     assert fail(claim()) == FrameState.FAILED and status(t1) == TaskState.FAILED
-    scheduler.retry_task(t1, user=TEST_USER, failed_only=True)
+    scheduler.retry_task(t1, actor=TEST_USER, failed_only=True)
     finish(claim())
     assert status(t1) == TaskState.DONE
 
@@ -235,10 +235,10 @@ def test_every_move_the_scheduler_makes_is_in_the_tables(record_moves: None) -> 
     t3 = submit([1, 2])
     assert scheduler.release_frames(claim().token) == 1
     claim()
-    assert scheduler.cancel_task(t3, user=TEST_USER) == 2  # one running, one queued
-    assert scheduler.retry_task(t3, user=TEST_USER) == 2
-    scheduler.pause_task(t3, user=TEST_USER)
-    scheduler.cancel_task(t3, user=TEST_USER)
+    assert scheduler.cancel_task(t3, actor=TEST_USER) == 2  # one running, one queued
+    assert scheduler.retry_task(t3, actor=TEST_USER) == 2
+    scheduler.pause_task(t3, actor=TEST_USER)
+    scheduler.cancel_task(t3, actor=TEST_USER)
 
     nodes.register_node("only", Hardware("host", "Linux", "6", 8, 32), tags=[], renderers={"blender": "5.0"})
     t4 = submit([1, 2, 3, 4, 5])
@@ -254,8 +254,8 @@ def test_every_move_the_scheduler_makes_is_in_the_tables(record_moves: None) -> 
     t6 = submit([1, 2, 3], test_frames=[2], hold_after_test=True)
     finish(claim())
     assert status(t6) == TaskState.HELD
-    scheduler.pause_task(t6, user=TEST_USER)
-    scheduler.resume_task(t6, user=TEST_USER)
+    scheduler.pause_task(t6, actor=TEST_USER)
+    scheduler.resume_task(t6, actor=TEST_USER)
     finish(claim())
     finish(claim())
     assert status(t6) == TaskState.DONE
@@ -321,6 +321,6 @@ def test_priorities_sort_high_first_and_are_found_by_name() -> None:
 def test_pause_records_its_event_on_the_given_clock(farm: Any) -> None:
     tid = submit([1])
     at = Task.get_by_id(tid).created_at + timedelta(hours=1)
-    scheduler.pause_task(tid, user=TEST_USER, now=at)
+    scheduler.pause_task(tid, actor=TEST_USER, now=at)
     event = Event.get((Event.task == tid) & (Event.kind == EventKind.PAUSED))
     assert event.created_at == at and status(tid) == TaskState.PAUSED

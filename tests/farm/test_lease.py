@@ -53,7 +53,7 @@ def test_a_cancel_is_seen_before_the_next_renewal(claim: scheduler.Claim) -> Non
     keeper = LeaseKeeper(claim.token, 20, clock=clock)
     clock.now += 1
     assert keeper.check(ids(claim)) is None
-    scheduler.cancel_task(claim.task_id, user="alice")
+    scheduler.cancel_task(claim.task_id, actor="alice")
     clock.now += 1
     assert keeper.check(ids(claim)) == "lease lost or task cancelled"
 
