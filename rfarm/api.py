@@ -36,9 +36,6 @@ if TYPE_CHECKING:
     from rfarm.transfer import ResultFile
     from rfarm.users import UserInfo
 
-#: how many nodes a resume or retry wakes at most (each wakes the next when it finishes)
-WAKE_LIMIT = 16
-
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
@@ -212,6 +209,7 @@ class LocalFarm:
 
     def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> int:
         from rfarm import scheduler
+        from rfarm.recording import WAKE_LIMIT
 
         task = self._task(caller, task_id, change=True)
         n = scheduler.retry_task(task.id, actor=caller.user, failed_only=failed_only)

@@ -30,7 +30,7 @@ from rfarm.users import get_user
 
 log = logging.getLogger(__name__)
 
-#: how many nodes a submit wakes at most (each wakes the next when it finishes)
+#: how many nodes a submit, resume or retry wakes at most (each wakes the next when it finishes)
 WAKE_LIMIT = 16
 
 

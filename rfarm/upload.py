@@ -30,10 +30,6 @@ class UploadedFile:
     size: int
     uploaded: bool
 
-    @property
-    def file_hash(self) -> FileHash:
-        return FileHash(self.hash, self.xxhash, self.size)
-
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "hash": self.hash, "xxhash": self.xxhash, "size": self.size,
                 "uploaded": self.uploaded}
