@@ -26,8 +26,8 @@ SCRIPT = ROOT / "rfarm" / "renderers" / "blender_script.py"
 
 
 def bench_submit(url: str, frames: int) -> float:
-    from rfarm import scheduler
-    from rfarm.db import open_database
+    from rfarm.state import scheduler
+    from rfarm.state.db import open_database
 
     open_database(url)
     request = scheduler.SubmitRequest(scene=str(SCENE), renderer="blender", frames=range(1, frames + 1),
@@ -50,7 +50,7 @@ def pg_database(admin_url: str) -> tuple[str, callable]:
     base = admin_url.rsplit("/", 1)[0]
 
     def drop() -> None:
-        from rfarm.models import database
+        from rfarm.state.models import database
 
         database.obj.close()
         conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")

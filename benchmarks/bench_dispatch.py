@@ -22,8 +22,8 @@ REDIS = "redis://127.0.0.1:6379/14"
 
 
 def _claim_loop(db_url: str, name: str, start: float, out: mp.Queue) -> None:
-    from rfarm import scheduler
-    from rfarm.db import open_database
+    from rfarm.state import scheduler
+    from rfarm.state.db import open_database
 
     open_database(db_url)
     while time.time() < start:
@@ -42,7 +42,7 @@ def _claim_loop(db_url: str, name: str, start: float, out: mp.Queue) -> None:
 
 
 def _dequeue_loop(queue_url: str, start: float, out: mp.Queue) -> None:
-    from rfarm.queue import Queue
+    from rfarm.state.queue import Queue
 
     q = Queue(queue_url)
     while time.time() < start:
@@ -71,9 +71,9 @@ def _run(target, args_for, workers: int) -> tuple[float, list[float], int]:  # t
 
 
 def bench_backend(label: str, db_url: str, queue_url: str, frames: int, worker_counts: list[int]) -> None:
-    from rfarm import scheduler
-    from rfarm.db import open_database
-    from rfarm.queue import Queue
+    from rfarm.state import scheduler
+    from rfarm.state.db import open_database
+    from rfarm.state.queue import Queue
 
     open_database(db_url)
     for workers in worker_counts:
@@ -117,7 +117,7 @@ def main() -> None:
     try:
         bench_backend("pg+redis", PG_ADMIN.rsplit("/", 1)[0] + "/" + name, REDIS, args.frames, counts)
     finally:
-        from rfarm.models import database
+        from rfarm.state.models import database
 
         database.obj.close()
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

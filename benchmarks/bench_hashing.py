@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rfarm.hashing import HashCache, hash_file, hash_files, walk_files
+from rfarm.files.hashing import HashCache, hash_file, hash_files, walk_files
 
 MIB = 1 << 20
 

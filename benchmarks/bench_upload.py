@@ -24,10 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rfarm.config import load_config  # noqa: E402
-from rfarm.farm import open_farm  # noqa: E402
-from rfarm.hashing import HashCache  # noqa: E402
+from rfarm.state.farm import open_farm  # noqa: E402
+from rfarm.files.hashing import HashCache  # noqa: E402
 from rfarm.storage.base import Storage  # noqa: E402
-from rfarm.transfer import UploadSummary, upload_with_dedup  # noqa: E402
+from rfarm.files.transfer import UploadSummary, upload_with_dedup  # noqa: E402
 
 MIB = 1 << 20
 
@@ -91,9 +91,9 @@ def main() -> None:
                 os.environ["OSS_ACCESS_KEY_ID"] = server.access_key_id
                 os.environ["OSS_ACCESS_KEY_SECRET"] = server.access_key_secret
                 url = f"oss://{server.bucket}/farm?endpoint={server.endpoint}&region={server.region}"
-                import rfarm.farm
+                import rfarm.state.farm
 
-                rfarm.farm._current = None
+                rfarm.state.farm._current = None
                 run("oss", work / "project", url, work / "home-oss")
                 puts = sum(1 for r in server.log if r.op in ("PutObject", "UploadPart"))
                 print(f"oss: {puts} PUT requests in all (first upload only)")

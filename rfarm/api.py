@@ -1,14 +1,14 @@
 """The one seam every front end reaches the farm through.
 
 :class:`FarmAPI` names the operations the CLI, the service, the dashboard,
-the SDK and the add-ons use; each call carries its :class:`~rfarm.users.Caller`.
+the SDK and the add-ons use; each call carries its :class:`~rfarm.state.users.Caller`.
 :class:`LocalFarm` runs them on this machine's library and takes every access
 decision itself: an artist sees and changes only their own tasks and files
 (another user's task is answered exactly as an unknown one), managers and
 admins see and control every task, and only they change nodes and hardware
 configs. Work that stays on the user's machine (analysing or hashing a local
-file) does not go through here; :mod:`rfarm.submission`, :mod:`rfarm.upload`
-and :mod:`rfarm.download` are the client-side halves of the file flows.
+file) does not go through here; :mod:`rfarm.submit.submission`, :mod:`rfarm.files.upload`
+and :mod:`rfarm.files.download` are the client-side halves of the file flows.
 """
 from __future__ import annotations
 
@@ -20,21 +20,21 @@ from typing import TYPE_CHECKING, Protocol
 
 from rfarm.config import Config
 from rfarm.errors import NotFoundError, UsageError
-from rfarm.users import Caller, Role
+from rfarm.state.users import Caller, Role
 
 if TYPE_CHECKING:
-    from rfarm.farm import Farm
-    from rfarm.hashing import FileHash
-    from rfarm.hwconfigs import HardwareConfigInfo
-    from rfarm.manifest import Manifest
-    from rfarm.models import Task
-    from rfarm.nodes import NodeInfo
-    from rfarm.request import SubmitRequest
-    from rfarm.stats import FarmStats
+    from rfarm.state.farm import Farm
+    from rfarm.files.hashing import FileHash
+    from rfarm.state.hwconfigs import HardwareConfigInfo
+    from rfarm.files.manifest import Manifest
+    from rfarm.state.models import Task
+    from rfarm.state.nodes import NodeInfo
+    from rfarm.submit.request import SubmitRequest
+    from rfarm.state.stats import FarmStats
     from rfarm.storage.base import Storage
-    from rfarm.taskinfo import FrameLog, TaskInfo
-    from rfarm.transfer import ResultFile
-    from rfarm.users import UserInfo
+    from rfarm.state.taskinfo import FrameLog, TaskInfo
+    from rfarm.files.transfer import ResultFile
+    from rfarm.state.users import UserInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ class LocalFarm:
     @property
     def farm(self) -> Farm:
         """The database (opened on first use), queue and storage."""
-        from rfarm.farm import open_farm
+        from rfarm.state.farm import open_farm
 
         return open_farm(self.config)
 
@@ -152,7 +152,7 @@ class LocalFarm:
 
     def _task(self, caller: Caller, task_id: int | str, *, change: bool = False) -> Task:
         """The task if the caller may see it (and, with ``change``, control it)."""
-        from rfarm.taskinfo import find_task
+        from rfarm.state.taskinfo import find_task
 
         self._check_scope(caller)
         self._open()
@@ -164,21 +164,21 @@ class LocalFarm:
     # -- tasks ----------------------------------------------------------------
 
     def submit(self, caller: Caller, request: SubmitRequest, manifest: Manifest | None = None) -> Submitted:
-        from rfarm.recording import record_task
+        from rfarm.submit.recording import record_task
 
         self._require(caller, Role.ARTIST, "submitting")
         task_id, warnings = record_task(self.farm, request, manifest, user=caller.user, storage=self.storage)
         return Submitted(task_id, warnings)
 
     def task(self, caller: Caller, task_id: int | str, *, with_frames: bool = True) -> TaskInfo:
-        from rfarm.taskinfo import task_info
+        from rfarm.state.taskinfo import task_info
 
         return task_info(self._task(caller, task_id), with_frames=with_frames)
 
     def tasks(
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
     ) -> list[TaskInfo]:
-        from rfarm.taskinfo import list_tasks
+        from rfarm.state.taskinfo import list_tasks
 
         self._check_scope(caller)
         if user and user != caller.user and not caller.may(Role.MANAGER):
@@ -187,20 +187,20 @@ class LocalFarm:
         return list_tasks(user=user or (None if caller.all_users else caller.user), status=status, limit=limit)
 
     def cancel(self, caller: Caller, task_id: int | str) -> int:
-        from rfarm import scheduler
+        from rfarm.state import scheduler
 
         task = self._task(caller, task_id, change=True)
         return scheduler.cancel_task(task.id, actor=caller.user)
 
     def pause(self, caller: Caller, task_id: int | str) -> TaskInfo:
-        from rfarm import scheduler
+        from rfarm.state import scheduler
 
         task = self._task(caller, task_id, change=True)
         scheduler.pause_task(task.id, actor=caller.user)
         return self.task(caller, task.id, with_frames=False)
 
     def resume(self, caller: Caller, task_id: int | str) -> TaskInfo:
-        from rfarm import scheduler
+        from rfarm.state import scheduler
 
         task = self._task(caller, task_id, change=True)
         scheduler.resume_task(task.id, actor=caller.user)
@@ -208,8 +208,8 @@ class LocalFarm:
         return self.task(caller, task.id, with_frames=False)
 
     def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> int:
-        from rfarm import scheduler
-        from rfarm.recording import WAKE_LIMIT
+        from rfarm.state import scheduler
+        from rfarm.submit.recording import WAKE_LIMIT
 
         task = self._task(caller, task_id, change=True)
         n = scheduler.retry_task(task.id, actor=caller.user, failed_only=failed_only)
@@ -217,20 +217,20 @@ class LocalFarm:
         return n
 
     def cleanup(self, caller: Caller, task_id: int | str) -> bool:
-        from rfarm.workspace import remove_workspace
+        from rfarm.files.workspace import remove_workspace
 
         task = self._task(caller, task_id, change=True)
         return remove_workspace(self.config, task.user.name, task.id)
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]:
-        from rfarm.taskinfo import frame_logs
+        from rfarm.state.taskinfo import frame_logs
 
         return frame_logs(self._task(caller, task_id), frame)
 
     def read_log(self, caller: Caller, task_id: int | str, frame: int, attempt: int, offset: int = 0) -> LogChunk | None:
         from rfarm.errors import StorageError
         from rfarm.storage.keys import log_key
-        from rfarm.taskinfo import frame_logs
+        from rfarm.state.taskinfo import frame_logs
 
         task = self._task(caller, task_id)
         entry = next((e for e in frame_logs(task, frame) if e.attempt == attempt), None)
@@ -250,14 +250,14 @@ class LocalFarm:
     # -- files ----------------------------------------------------------------
 
     def results(self, caller: Caller, task_id: int | str) -> list[ResultFile]:
-        from rfarm.transfer import stored_results
+        from rfarm.files.transfer import stored_results
 
         task = self._task(caller, task_id)
         return stored_results(self.storage, task.id)
 
     def fetch_result(self, caller: Caller, task_id: int | str, result: ResultFile, dest: Path) -> bool:
         from rfarm.storage.keys import results_prefix
-        from rfarm.transfer import fetch_verified
+        from rfarm.files.transfer import fetch_verified
 
         task = self._task(caller, task_id)
         if not result.key.startswith(results_prefix(task.id)):
@@ -265,19 +265,19 @@ class LocalFarm:
         return fetch_verified(self.storage, result.key, dest, result.file_hash, label=f"result {result.path}")
 
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
-        from rfarm.transfer import check_hashes
+        from rfarm.files.transfer import check_hashes
 
         self._require(caller, Role.ARTIST, "uploading")
         return check_hashes(caller.user, hashes, storage=self.storage)
 
     def upload_file(self, caller: Caller, path: Path, file_hash: FileHash) -> None:
-        from rfarm.transfer import store_object
+        from rfarm.files.transfer import store_object
 
         self._require(caller, Role.ARTIST, "uploading")
         store_object(self.storage, caller.user, path, file_hash)
 
     def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        from rfarm.transfer import record_assets
+        from rfarm.files.transfer import record_assets
 
         self._require(caller, Role.ARTIST, "uploading")
         self._open()
@@ -286,20 +286,20 @@ class LocalFarm:
     # -- the farm -------------------------------------------------------------
 
     def nodes(self, caller: Caller) -> list[NodeInfo]:
-        from rfarm.nodes import list_nodes
+        from rfarm.state.nodes import list_nodes
 
         self._open()
         return list_nodes()
 
     def set_node_enabled(self, caller: Caller, name: str, enabled: bool) -> None:
-        from rfarm.nodes import set_enabled
+        from rfarm.state.nodes import set_enabled
 
         self._require(caller, Role.MANAGER, f"{'enabling' if enabled else 'disabling'} a node")
         self._open()
         set_enabled(name, enabled)
 
     def hardware_configs(self, caller: Caller) -> list[HardwareConfigInfo]:
-        from rfarm.hwconfigs import list_hardware_configs
+        from rfarm.state.hwconfigs import list_hardware_configs
 
         self._open()
         return list_hardware_configs()
@@ -308,27 +308,27 @@ class LocalFarm:
         self, caller: Caller, name: str, *, ram_gb: float = 0, gpus: int = 0, gpu_memory_gb: float = 0,
         tags: tuple[str, ...] = (),
     ) -> HardwareConfigInfo:
-        from rfarm.hwconfigs import add_hardware_config
+        from rfarm.state.hwconfigs import add_hardware_config
 
         self._require(caller, Role.MANAGER, "changing hardware configs")
         self._open()
         return add_hardware_config(name, ram_gb=ram_gb, gpus=gpus, gpu_memory_gb=gpu_memory_gb, tags=tags)
 
     def remove_hardware_config(self, caller: Caller, name: str) -> None:
-        from rfarm.hwconfigs import remove_hardware_config
+        from rfarm.state.hwconfigs import remove_hardware_config
 
         self._require(caller, Role.MANAGER, "changing hardware configs")
         self._open()
         remove_hardware_config(name)
 
     def stats(self, caller: Caller, *, window: timedelta = timedelta(hours=24)) -> FarmStats:
-        from rfarm.stats import farm_stats
+        from rfarm.state.stats import farm_stats
 
         self._open()
         return farm_stats(window=window)
 
     def users(self, caller: Caller) -> list[UserInfo]:
-        from rfarm.users import list_users
+        from rfarm.state.users import list_users
 
         self._require(caller, Role.ADMIN, "listing users")
         self._open()

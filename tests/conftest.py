@@ -99,14 +99,14 @@ def config(home: Path):  # type: ignore[no-untyped-def]
 
 def _forget_farm() -> None:
     """Close and drop the process-wide farm so the next open_farm rebinds the models."""
-    import rfarm.farm
-    from rfarm.models import database
+    import rfarm.state.farm
+    from rfarm.state.models import database
 
-    current = rfarm.farm._current
+    current = rfarm.state.farm._current
     if current is not None:
         with contextlib.suppress(Exception):  # closing is best effort
             current.db.close()
-    rfarm.farm._current = None
+    rfarm.state.farm._current = None
     if database.obj is not None:
         with contextlib.suppress(Exception):
             database.obj.close()
@@ -115,7 +115,7 @@ def _forget_farm() -> None:
 @pytest.fixture
 def farm(config) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """The embedded default farm (SQLite database and queue) under ``home``."""
-    from rfarm.farm import open_farm
+    from rfarm.state.farm import open_farm
 
     _forget_farm()
     yield open_farm(config)
@@ -236,7 +236,7 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 def any_farm(db_kind: str, home: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
     """The farm under ``home`` on SQLite or on the emptied PostgreSQL database (parametrized)."""
     from rfarm.config import load_config
-    from rfarm.farm import open_farm
+    from rfarm.state.farm import open_farm
 
     if db_kind == "postgresql":
         monkeypatch.setenv("RFARM_DATABASE_URL", request.getfixturevalue("pg_url"))
@@ -285,13 +285,13 @@ def _as_a_new_process(env: dict[str, str], cwd: Path | None) -> Iterator[tuple[i
     """
     import logging
 
-    import rfarm.farm
+    import rfarm.state.farm
     from rfarm.cli import output
-    from rfarm.models import database
+    from rfarm.state.models import database
 
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
-    saved_farm, saved_db = rfarm.farm._current, database.obj
+    saved_farm, saved_db = rfarm.state.farm._current, database.obj
     root = logging.getLogger()
     saved_handlers = root.handlers[:]
     loggers = [root, *(lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
@@ -304,13 +304,13 @@ def _as_a_new_process(env: dict[str, str], cwd: Path | None) -> Iterator[tuple[i
             os.chdir(cwd)
         sys.stdin, sys.stdout, sys.stderr = io.StringIO(""), out, err
         root.handlers = []
-        rfarm.farm._current = None
+        rfarm.state.farm._current = None
         output.err_console.cache_clear()
         output.out_console.cache_clear()
         yield out, err
     finally:
-        _close_farm(rfarm.farm._current)
-        rfarm.farm._current = saved_farm
+        _close_farm(rfarm.state.farm._current)
+        rfarm.state.farm._current = saved_farm
         database.initialize(saved_db)
         output.err_console.cache_clear()
         output.out_console.cache_clear()

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from rfarm import scheduler
+from rfarm.state import scheduler
 from rfarm.api import LocalFarm
 from rfarm.errors import NotFoundError, UsageError
-from rfarm.models import Task
-from rfarm.request import SubmitRequest
-from rfarm.users import Caller, Role
+from rfarm.state.models import Task
+from rfarm.submit.request import SubmitRequest
+from rfarm.state.users import Caller, Role
 
 ALICE = Caller("alice")
 BOB = Caller("bob")
@@ -69,8 +69,8 @@ def test_a_viewer_reads_but_changes_nothing(api: LocalFarm, tmp_path: Path) -> N
 
 
 def test_nodes_and_hardware_configs_are_changed_by_managers_only(api: LocalFarm) -> None:
-    from rfarm.hardware import detect_hardware
-    from rfarm.nodes import register_node
+    from rfarm.node.hardware import detect_hardware
+    from rfarm.state.nodes import register_node
 
     register_node("n1", detect_hardware(Path(".")), tags=[], renderers={"blender": "5.0"})
     for caller in (ALICE, Caller("vic", Role.VIEWER)):
@@ -92,7 +92,7 @@ def test_nodes_and_hardware_configs_are_changed_by_managers_only(api: LocalFarm)
 
 
 def test_a_manifest_naming_files_the_user_never_uploaded_is_refused(api: LocalFarm) -> None:
-    from rfarm.manifest import Manifest, ManifestEntry
+    from rfarm.files.manifest import Manifest, ManifestEntry
 
     doc = Manifest(0, "upload", "/s.blend", (ManifestEntry("/s.blend", "", "0" * 32, "1", 5, is_scene=True),))
     with pytest.raises(UsageError, match="was not uploaded"):
@@ -104,8 +104,8 @@ def test_a_task_is_recorded_with_its_manifest_or_not_at_all(any_farm: Any, tmp_p
     from rfarm.errors import StorageError
     from rfarm.storage import FolderStorage
     from rfarm.storage.keys import manifest_key
-    from rfarm.submission import submit as submit_scene
-    from rfarm.upload import upload_files
+    from rfarm.submit.submission import submit as submit_scene
+    from rfarm.files.upload import upload_files
 
     class ManifestWriteFails(FolderStorage):
         """Folder storage whose disk fills up exactly when a manifest is written."""

@@ -29,7 +29,7 @@ def analyse(
 
     Example: rfarm analyse shot.ma --json -o asset.json
     """
-    from rfarm.scene import analyse_for_farm
+    from rfarm.submit.scene import analyse_for_farm
 
     result = analyse_for_farm(scene, project=str(project) if project else None, backend=backend)
     if output is not None:

@@ -13,7 +13,7 @@ def build_app() -> Any:
         config_cmd,
         farm_cmd,
         files_cmd,
-        tasks,
+        tasks_cmd,
         worker_cmd,
     )
 
@@ -28,7 +28,7 @@ def build_app() -> Any:
     )
     analyse_cmd.register(app)
     files_cmd.register(app)
-    tasks.register(app)
+    tasks_cmd.register(app)
     worker_cmd.register(app)
     farm_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")

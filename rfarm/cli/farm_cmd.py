@@ -27,7 +27,7 @@ def hardware(json: JsonOption = False) -> int:
     from rich.table import Table
 
     from rfarm.config import load_config
-    from rfarm.hardware import detect_hardware
+    from rfarm.node.hardware import detect_hardware
 
     hw = detect_hardware(load_config().workspace)
     if json:

@@ -12,7 +12,7 @@ from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
 from rfarm.cli.output import err_console, info, out_console, print_json
 
 if TYPE_CHECKING:
-    from rfarm.progress import Progress as TransferProgress
+    from rfarm.files.progress import Progress as TransferProgress
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders (folders are walked).", show_default=False)]
 STAGES = {"hash": "hashing", "upload": "uploading", "download": "downloading"}
@@ -74,8 +74,8 @@ def upload(
 
     Example: rfarm upload shots/ textures/ --dedup
     """
-    from rfarm.hashing import HashCache
-    from rfarm.upload import upload_files
+    from rfarm.files.hashing import HashCache
+    from rfarm.files.upload import upload_files
 
     api, caller, config = connect()
     with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
@@ -101,7 +101,7 @@ def hash_(
     from rich.table import Table
 
     from rfarm.config import load_config
-    from rfarm.hashing import HashCache, hash_files, walk_files
+    from rfarm.files.hashing import HashCache, hash_files, walk_files
 
     config = load_config()
     files = walk_files(paths)
@@ -128,7 +128,7 @@ def download(
 
     Example: rfarm download 12 --dest renders/
     """
-    from rfarm.download import download_results
+    from rfarm.files.download import download_results
 
     api, caller, _ = connect(all_users=all_users)
     one = api.task(caller, task, with_frames=False)

@@ -8,7 +8,7 @@ import typer
 if TYPE_CHECKING:
     from rfarm.api import FarmAPI
     from rfarm.config import Config
-    from rfarm.users import Caller
+    from rfarm.state.users import Caller
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every user's tasks (admins only).")]
@@ -19,7 +19,7 @@ def connect(*, user: str | None = None, all_users: bool = False) -> tuple[FarmAP
     """The farm's seam, who this command calls it as, and the configuration."""
     from rfarm.api import open_api
     from rfarm.config import load_config
-    from rfarm.users import caller_for
+    from rfarm.state.users import caller_for
 
     config = load_config().with_user(user)
     return open_api(config), caller_for(config, all_users=all_users), config

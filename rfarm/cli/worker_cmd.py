@@ -27,7 +27,7 @@ def worker(
 
     from rfarm.cli.output import err_console
     from rfarm.config import KEYS, load_config, masked
-    from rfarm.worker import Worker
+    from rfarm.node.worker import Worker
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(message)s",

@@ -1,7 +1,7 @@
 """The renderer interface: pure command building and log parsing.
 
 A :class:`Renderer` knows how one DCC is driven from the command line and what
-its log lines mean. It never starts a process itself: :mod:`rfarm.process`
+its log lines mean. It never starts a process itself: :mod:`rfarm.node.process`
 owns the subprocess (process group, lifeline, tree kill) and the worker feeds
 each log line to :meth:`Renderer.parse_line`.
 """

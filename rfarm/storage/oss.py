@@ -35,7 +35,7 @@ from rfarm.errors import (
     StorageError,
     UsageError,
 )
-from rfarm.hashing import hash_file
+from rfarm.files.hashing import hash_file
 from rfarm.storage.base import Storage, check_key
 
 T = TypeVar("T")

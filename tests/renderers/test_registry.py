@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rfarm.allocation import Needs, NodeCaps, fits
+from rfarm.state.allocation import Needs, NodeCaps, fits
 from rfarm.config import load_config
 from rfarm.errors import UsageError
 from rfarm.renderers import NAMES, RENDERERS, SCENE_SUFFIXES, get_renderer, major_version, node_renderers, renderer_for_scene

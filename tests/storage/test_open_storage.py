@@ -77,7 +77,7 @@ def test_region_and_endpoint_imply_each_other() -> None:
 
 def test_oss_url_with_credentials_from_the_environment(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from rfarm.config import load_config
-    from rfarm.farm import Farm
+    from rfarm.state.farm import Farm
 
     with OssServer(session_token="token") as server:
         monkeypatch.setenv("OSS_ACCESS_KEY_ID", server.access_key_id)

@@ -1,0 +1,350 @@
+"""``rfarm submit`` and the commands that watch and control tasks."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+
+import typer
+
+from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
+from rfarm.cli.output import err_console, info, out_console, print_json
+from rfarm.state.states import TERMINAL, FrameState, TaskState
+
+if TYPE_CHECKING:
+    from rfarm.api import FarmAPI
+    from rfarm.state.taskinfo import TaskInfo
+    from rfarm.state.users import Caller
+
+#: the colour of each task and frame state
+STATUS_STYLE: dict[str, str] = {
+    TaskState.QUEUED: "white", FrameState.RUNNING: "cyan", TaskState.RENDERING: "cyan",
+    TaskState.HELD: "yellow", TaskState.PAUSED: "yellow",
+    TaskState.DONE: "green", TaskState.FAILED: "red", TaskState.CANCELLED: "magenta",
+}
+
+
+def register(app: typer.Typer) -> None:
+    for command in (submit, status, list_, cancel, pause, resume, retry, cleanup, logs):
+        name = "list" if command is list_ else command.__name__
+        app.command(name)(command)
+
+
+def submit(
+    scene: Annotated[str, typer.Argument(help="The scene file to render.", show_default=False)],
+    frames: Annotated[Optional[str], typer.Option("--frames", "-f", help="Frames: 1-100, 1-100x2 or 1,5,10-20.")] = None,
+    test_frame: Annotated[list[str], typer.Option("--test-frame", "-t", help="Render first, alone (repeatable or 1,50,100).")] = [],  # noqa: B006
+    priority: Annotated[str, typer.Option(help="high, default or low.")] = "default",
+    chunk: Annotated[int, typer.Option(help="Frames per render process.")] = 1,
+    timeout: Annotated[Optional[float], typer.Option(help="Longest a frame may render, in minutes.")] = None,
+    ram: Annotated[float, typer.Option(help="RAM the render needs, in GB.")] = 0,
+    gpus: Annotated[int, typer.Option(help="GPUs the render needs.")] = 0,
+    gpu_memory: Annotated[float, typer.Option("--gpu-memory", help="Memory each GPU needs, in GB.")] = 0,
+    tag: Annotated[list[str], typer.Option("--tag", help="Only nodes with this tag (repeatable).")] = [],  # noqa: B006
+    hardware_config: Annotated[Optional[str], typer.Option("--hardware-config", help="Needs from a named hardware config.")] = None,
+    no_progress_timeout: Annotated[Optional[float], typer.Option("--no-progress-timeout", help="Kill a render whose progress has not moved for this many minutes.")] = None,
+    renderer: Annotated[Optional[str], typer.Option(help="blender, maya or unreal (default: from the file type).")] = None,
+    resolution: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT (default: the scene's own).")] = None,
+    option: Annotated[list[str], typer.Option("--option", help="A renderer option KEY=VALUE (repeatable), e.g. Unreal's config=/Game/Render/Preset.")] = [],  # noqa: B006
+    camera: Annotated[Optional[str], typer.Option(help="Render through this camera.")] = None,
+    layer: Annotated[list[str], typer.Option("--layer", help="Render only this layer (repeatable; default: every renderable one).")] = [],  # noqa: B006
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where the finished images go.")] = None,
+    user: Annotated[Optional[str], typer.Option(help="Submit as this user.")] = None,
+    stop_after_test: Annotated[bool, typer.Option("--stop-after-test", help="A failed test frame fails the task.")] = False,
+    hold_after_test: Annotated[bool, typer.Option("--hold-after-test", help="Hold the task after its test frames until `rfarm resume`.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse to submit while a dependency is missing.")] = False,
+    analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Read the scene's settings and dependencies first.")] = True,
+    wait: Annotated[bool, typer.Option("--wait", help="Show progress until the task ends; exit 0 only if it succeeded.")] = False,
+    upload: Annotated[bool, typer.Option("--upload", help="Upload the scene and its dependencies (with dedup): nodes render only from these copies.")] = False,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Render the live scene file, not a snapshot of it taken now.")] = False,
+    scene_in_zip: Annotated[Optional[str], typer.Option("--scene-in-zip", help="For a .zip project: the scene inside it (default: its only scene).")] = None,
+    json: JsonOption = False,
+) -> int:
+    """Submit a scene for rendering.
+
+    The scene is snapshotted to storage so that saving it again does not change
+    the frames still to render; --upload sends its dependencies too, --in-place
+    renders the live file.
+
+    Example: rfarm submit shot.blend --frames 1-100 --test-frame 50 --upload --wait
+    """
+    from rfarm.submit import submission
+    from rfarm.cli.files_cmd import transfer_bar, upload_line
+    from rfarm.errors import UsageError
+    from rfarm.files.hashing import HashCache
+    from rfarm.submit.scene import analyse_for_farm, is_analysable
+
+    if upload and in_place:
+        raise UsageError("--upload and --in-place cannot be combined")
+    mode = "upload" if upload else "in-place" if in_place else "snapshot"
+    api, caller, config = connect(user=user)
+    path = Path(scene)
+    analysis = analyse_for_farm(str(path.resolve())) if analyse and is_analysable(scene) and path.is_file() else None
+    request = submission.build_request(
+        scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
+        timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
+        hardware_config=hardware_config, no_progress_timeout_min=no_progress_timeout,
+        renderer=renderer, resolution=resolution, camera=camera,
+        layers=layer, output_dir=str(output) if output else None,
+        stop_after_test=stop_after_test, hold_after_test=hold_after_test,
+        analysis=analysis, strict=strict, scene_in_archive=scene_in_zip,
+        options=submission.parse_options(option),
+    )
+    if analysis is not None:
+        for warning in submission.missing_warnings(analysis):
+            info(f"[yellow]warning:[/yellow] {warning}")
+    elif upload and not scene.lower().endswith(".zip"):
+        info("[yellow]warning:[/yellow] the scene was not analysed, so --upload sends the scene file alone")
+    with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
+        submitted = submission.submit(api, caller, request, files=mode, analysis=analysis, cache=cache,
+                                      on_progress=None if json else bar)
+    task_id = submitted.task_id
+    uploaded = submitted.upload
+    if uploaded is not None and not json:
+        info(upload_line(uploaded))
+    for warning in submitted.warnings:
+        info(f"[yellow]warning:[/yellow] {warning}")
+    if not json:
+        info(f"submitted task [bold]{task_id}[/bold]: {len(request.frames)} frames of {request.name}"
+             + (f", test frames {','.join(map(str, request.test_frames))}" if request.test_frames else ""))
+    if wait:
+        final = _wait(api, caller, task_id, quiet=json)
+        if json:
+            print_json(final.to_dict())
+        if final.status != "done":
+            _failed(final)
+        return 0
+    if json:
+        print_json(submitted.to_dict())
+    else:
+        print(task_id)
+    return 0
+
+
+def status(
+    task: Annotated[Optional[str], typer.Argument(help="A task id (default: your tasks).", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """Show a task's frames, or a summary of your tasks (``--watch --json``: one JSON line per refresh).
+
+    Example: rfarm status 12 --json
+    """
+    api, caller, _ = connect(all_users=all_users)
+
+    def snapshot():  # type: ignore[no-untyped-def]
+        if task is None:
+            infos = api.tasks(caller)
+            return [t.to_dict(with_frames=False) for t in infos], _tasks_table(infos)
+        one = api.task(caller, task)
+        return one.to_dict(), _frames_table(one)
+
+    doc, table = snapshot()
+    if not watch:
+        if json:
+            print_json(doc)
+        else:
+            out_console().print(table)
+        return 0
+    if json:  # a stream: one JSON document per line and refresh
+        while True:
+            print_json(doc, compact=True)
+            time.sleep(2)
+            doc, table = snapshot()
+    from rich.live import Live
+
+    with Live(table, console=out_console(), auto_refresh=False) as live:
+        while True:
+            time.sleep(2)
+            doc, table = snapshot()
+            live.update(table, refresh=True)
+
+
+def list_(
+    user: Annotated[Optional[str], typer.Option(help="Only this user's tasks (admins).")] = None,
+    status_: Annotated[list[str], typer.Option("--status", help="Only tasks in this state (repeatable).")] = [],  # noqa: B006
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """List tasks.
+
+    Example: rfarm list --status failed
+    """
+    api, caller, _ = connect(all_users=all_users)
+    infos = api.tasks(caller, user=user, status=status_)
+    if json:
+        print_json([t.to_dict(with_frames=False) for t in infos])
+    else:
+        out_console().print(_tasks_table(infos))
+    return 0
+
+
+def cancel(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Cancel a task: queued frames are dropped, running renders are killed.
+
+    Example: rfarm cancel 12
+    """
+    api, caller, _ = connect(all_users=all_users)
+    n = api.cancel(caller, task)
+    _done({"task_id": int(task), "status": "cancelled", "frames_cancelled": n}, json, f"task {task} cancelled ({n} frames)")
+    return 0
+
+
+def pause(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Stop dispatching a task's frames (frames rendering now finish).
+
+    Example: rfarm pause 12
+    """
+    api, caller, _ = connect(all_users=all_users)
+    one = api.pause(caller, task)
+    _done({"task_id": one.task_id, "status": one.status}, json, f"task {task} paused")
+    return 0
+
+
+def resume(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Resume a paused or held task.
+
+    Example: rfarm resume 12
+    """
+    api, caller, _ = connect(all_users=all_users)
+    one = api.resume(caller, task)
+    _done({"task_id": one.task_id, "status": one.status}, json, f"task {task} resumed")
+    return 0
+
+
+def retry(
+    task: TaskArg,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed frames, not cancelled ones.")] = False,
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """Queue a task's failed (and cancelled) frames again.
+
+    Example: rfarm retry 12 --failed
+    """
+    api, caller, _ = connect(all_users=all_users)
+    n = api.retry(caller, task, failed_only=failed)
+    _done({"task_id": int(task), "status": "queued", "frames_requeued": n}, json, f"task {task}: {n} frames queued again")
+    return 0
+
+
+def cleanup(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Remove a task's workspace; its records, logs and results stay.
+
+    Example: rfarm cleanup 12
+    """
+    api, caller, _ = connect(all_users=all_users)
+    removed = api.cleanup(caller, task)
+    _done({"task_id": int(task), "removed": removed}, json,
+          f"task {task}: workspace {'removed' if removed else 'already gone'}")
+    return 0
+
+
+def logs(
+    task: TaskArg,
+    frame: Annotated[Optional[int], typer.Option("--frame", help="Only this frame's log.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
+    all_users: AllOption = False,
+) -> int:
+    """Print the render logs of a task (or one frame).
+
+    Example: rfarm logs 12 --frame 50 -f
+    """
+    import sys
+
+    api, caller, _ = connect(all_users=all_users)
+    entries = api.frame_logs(caller, task, frame)
+    printed = False
+    for entry in entries:
+        if len(entries) > 1 and (entry.path or entry.attempt):
+            sys.stdout.write(f"==> frame {entry.frame} <==\n")
+        chunk = api.read_log(caller, task, entry.frame, entry.attempt)
+        if chunk is None:
+            continue
+        sys.stdout.write(chunk.text)
+        printed = True
+        offset = chunk.next_offset
+        while follow:
+            sys.stdout.flush()
+            one = api.task(caller, task)
+            if all(f.status in TERMINAL for f in one.frames if f.frame == entry.frame):
+                tail = api.read_log(caller, task, entry.frame, entry.attempt, offset)
+                sys.stdout.write(tail.text if tail else "")
+                break
+            time.sleep(0.5)
+            more = api.read_log(caller, task, entry.frame, entry.attempt, offset)
+            if more is not None:
+                sys.stdout.write(more.text)
+                offset = more.next_offset
+    if not printed:
+        info("no log yet: the frame has not started rendering")
+    return 0
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _done(doc: dict, json: bool, message: str) -> None:  # type: ignore[type-arg]
+    if json:
+        print_json(doc)
+    else:
+        info(message)
+
+
+def _failed(final: TaskInfo) -> NoReturn:
+    from rfarm.errors import JobFailed
+
+    failed = [f for f in final.frames if f.status == "failed"]
+    detail = f": frame {failed[0].frame}: {failed[0].error}" if failed else ""
+    raise JobFailed(f"task {final.task_id} ended {final.status}{detail}")
+
+
+def _wait(api: FarmAPI, caller: Caller, task_id: int, *, quiet: bool) -> TaskInfo:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
+    ) as bar:
+        one = api.task(caller, task_id)
+        handle = bar.add_task("", total=len(one.frames), tid=task_id, state=one.status)
+        while True:
+            one = api.task(caller, task_id)
+            done = sum(1 for f in one.frames if f.status in TERMINAL)
+            running = sum(f.progress / 100 for f in one.frames if f.status == FrameState.RUNNING)
+            bar.update(handle, completed=done + running, state=one.status)
+            if one.is_finished:
+                bar.update(handle, completed=done)
+                return one
+            time.sleep(0.5)
+
+
+def _tasks_table(infos):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table("task", "user", "status", "scene", "priority", "done", "running", "queued", "failed", "created")
+    for t in infos:
+        c = t.counts
+        table.add_row(str(t.task_id), t.user, f"[{STATUS_STYLE.get(t.status, 'white')}]{t.status}", t.name,
+                      t.priority, str(c["done"]), str(c["running"]), str(c["queued"]),
+                      str(c["failed"]), t.created_at[:19].replace("T", " "))
+    return table
+
+
+def _frames_table(t):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table("frame", "status", "progress", "attempts", "worker", "error", title=
+                  f"task {t.task_id} {t.name}: {t.status}")
+    for f in t.frames:
+        label = f"{f.frame}{' (test)' if f.is_test else ''}"
+        table.add_row(label, f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}", f"{f.progress:.0f}%",
+                      str(f.attempts), f.worker or "", (f.error or "")[:80])
+    return table

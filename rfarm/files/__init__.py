@@ -1,0 +1,1 @@
+"""Files: hashing, manifests, the client and farm halves of uploads and downloads, node workspaces."""

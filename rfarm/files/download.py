@@ -1,0 +1,51 @@
+"""A task's results fetched to this machine through the farm's seam, each hash verified."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rfarm.errors import NotFoundError
+from rfarm.files.progress import Progress, ProgressCallback, report
+from rfarm.state.users import Caller
+from rfarm.files.workspace import safe_member
+
+if TYPE_CHECKING:
+    from rfarm.api import FarmAPI
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadSummary:
+    task_id: int
+    files: int
+    bytes: int
+    refetched: int
+    dest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "files": self.files, "bytes": self.bytes,
+                "refetched": self.refetched, "dest": self.dest}
+
+
+def download_results(
+    api: FarmAPI, caller: Caller, task_id: int | str, dest: Path, *, on_progress: ProgressCallback | None = None
+) -> DownloadSummary:
+    """Fetch a task's results into ``dest``, keeping their relative paths, and verify each hash.
+
+    Raises:
+        NotFoundError: no such task for the caller, or it has stored no results yet.
+        UsageError: a recorded path would land outside ``dest``.
+        IntegrityError: a result stays damaged after a second fetch.
+    """
+    task = api.task(caller, task_id, with_frames=False)
+    results = api.results(caller, task.task_id)
+    if not results:
+        raise NotFoundError(f"Task {task.task_id} has no results in storage yet.")
+    targets = [(r, Path(dest, *safe_member(r.path, f"results of task {task.task_id}"))) for r in results]
+    bytes_total = sum(r.size for r in results)
+    bytes_done = refetched = 0
+    for done, (result, target) in enumerate(targets, 1):
+        refetched += api.fetch_result(caller, task.task_id, result, target)
+        bytes_done += result.size
+        report(on_progress, Progress("download", done, len(targets), bytes_done, bytes_total), "Download")
+    return DownloadSummary(task.task_id, len(targets), bytes_total, refetched, str(dest))

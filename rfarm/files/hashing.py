@@ -1,0 +1,288 @@
+"""Content hashes of local files: MD5 and xxHash64 in one read pass, and a cache.
+
+A file is identified by its MD5 (lowercase hex) and its xxHash64 (seed 0, as an
+unsigned decimal string), the pair the storage layout names objects by.
+:func:`hash_files` hashes many files in a thread pool: ``hashlib`` and
+``xxhash`` release the GIL while they digest a large buffer, so threads use
+every core. :class:`HashCache` remembers hashes by absolute path, size and
+``mtime_ns``, so an unchanged file is never read twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import xxhash
+
+from rfarm.errors import ConfigError, NotFoundError, UsageError
+from rfarm.files.progress import Progress, ProgressCallback, report
+
+BLOCK_SIZE = 1 << 20
+"""Bytes read per call; large enough that digesting dominates system calls."""
+
+_CACHE_BATCH = 1000
+_MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
+_DECIMAL = re.compile(r"[0-9]{1,20}")
+_buffers = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class FileHash:
+    """The identity of a file's content.
+
+    Attributes:
+        md5: MD5 digest, lowercase hex.
+        xxh64: xxHash64 digest (seed 0) as an unsigned decimal string.
+        size: Length in bytes.
+    """
+
+    md5: str
+    xxh64: str
+    size: int
+
+    def matches(self, expected: str | FileHash) -> bool:
+        """Whether this hash equals ``expected``.
+
+        ``expected`` is another :class:`FileHash` (MD5, xxHash64 and size must all
+        agree), a 32-digit MD5 hex string, or an xxHash64 decimal string.
+
+        Raises:
+            UsageError: ``expected`` is a string that is neither kind of hash.
+        """
+        if isinstance(expected, FileHash):
+            return (self.md5, self.xxh64, self.size) == (expected.md5, expected.xxh64, expected.size)
+        if _MD5_HEX.fullmatch(expected):
+            return self.md5 == expected.lower()
+        if _DECIMAL.fullmatch(expected) and int(expected) < 1 << 64:
+            return int(self.xxh64) == int(expected)
+        raise UsageError(f"{expected!r} is neither an MD5 hex digest nor an xxHash64 decimal string.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """``size``, ``hash`` (MD5) and ``xxhash``, as ``rfarm hash --json`` prints them."""
+        return {"size": self.size, "hash": self.md5, "xxhash": self.xxh64}
+
+
+def _buffer() -> tuple[bytearray, memoryview]:
+    """This thread's read buffer, allocated once."""
+    if not hasattr(_buffers, "buf"):
+        _buffers.buf = bytearray(BLOCK_SIZE)
+        _buffers.view = memoryview(_buffers.buf)
+    return _buffers.buf, _buffers.view
+
+
+def _read_error(path: Path, exc: OSError) -> UsageError:
+    if isinstance(exc, FileNotFoundError):
+        return NotFoundError(f"File not found: {path}")
+    return UsageError(f"Cannot read {path}: {exc.strerror or exc}")
+
+
+def _hash_stable(path: Path) -> tuple[FileHash, os.stat_result | None]:
+    """Hash ``path``; also return its stat if the file did not change while being read."""
+    buf, view = _buffer()
+    md5 = hashlib.md5(usedforsecurity=False)
+    xxh = xxhash.xxh64()
+    size = 0
+    try:
+        with open(path, "rb", buffering=0) as f:
+            before = os.fstat(f.fileno())
+            while n := f.readinto(buf):
+                chunk = view[:n]
+                md5.update(chunk)
+                xxh.update(chunk)
+                size += n
+            after = os.fstat(f.fileno())
+    except OSError as exc:
+        raise _read_error(path, exc) from exc
+    file_hash = FileHash(md5.hexdigest(), str(xxh.intdigest()), size)
+    is_stable = before.st_size == after.st_size == size and before.st_mtime_ns == after.st_mtime_ns
+    return file_hash, after if is_stable else None
+
+
+def hash_file(path: Path | str) -> FileHash:
+    """Hash one file in a single read pass.
+
+    Raises:
+        NotFoundError: the file does not exist.
+        UsageError: the file cannot be read.
+    """
+    return _hash_stable(Path(path))[0]
+
+
+def verify_file(path: Path | str, expected: str | FileHash) -> bool:
+    """Whether the file's content matches ``expected`` (see :meth:`FileHash.matches`).
+
+    Raises:
+        NotFoundError: the file does not exist.
+        UsageError: the file cannot be read, or ``expected`` is not a hash.
+    """
+    return hash_file(path).matches(expected)
+
+
+class HashCache:
+    """A SQLite cache of file hashes, keyed by absolute path, valid while size and ``mtime_ns`` hold.
+
+    The database uses WAL, so several processes may share it; one instance may be
+    shared by threads (its connection is guarded by a lock). Use it as a context
+    manager, or call :meth:`close`.
+    """
+
+    TABLE = "hashes_v1"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, md5 TEXT NOT NULL, xxh64 TEXT NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"Cannot open the hash cache {self.path}: {exc}. Remove the file or disable the cache."
+            ) from exc
+
+    @staticmethod
+    def _key(path: Path) -> str:
+        return os.path.normcase(os.path.abspath(path))
+
+    def get(self, path: Path | str, *, size: int, mtime_ns: int) -> FileHash | None:
+        """The cached hash of ``path`` if it was stored for this exact size and ``mtime_ns``."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT md5, xxh64 FROM {self.TABLE} WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (self._key(Path(path)), size, mtime_ns),
+            ).fetchone()
+        return FileHash(row[0], row[1], size) if row else None
+
+    def put(self, path: Path | str, file_hash: FileHash, *, mtime_ns: int) -> None:
+        """Remember ``file_hash`` for ``path`` as it was at ``mtime_ns``."""
+        self.put_many([(path, file_hash, mtime_ns)])
+
+    def put_many(self, entries: Iterable[tuple[Path | str, FileHash, int]]) -> None:
+        """Remember many ``(path, file_hash, mtime_ns)`` in one transaction."""
+        rows = [(self._key(Path(p)), h.size, mtime_ns, h.md5, h.xxh64) for p, h, mtime_ns in entries]
+        with self._lock, self._db:
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO {self.TABLE} (path, size, mtime_ns, md5, xxh64) VALUES (?, ?, ?, ?, ?)", rows
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> HashCache:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _hash_cached(path: Path, cache: HashCache | None) -> tuple[FileHash, int | None]:
+    """The file's hash, and the ``mtime_ns`` to cache it under (None: do not cache it)."""
+    if cache is not None:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise _read_error(path, exc) from exc
+        cached = cache.get(path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+        if cached is not None:
+            return cached, None
+    file_hash, stable = _hash_stable(path)
+    return file_hash, stable.st_mtime_ns if cache is not None and stable is not None else None
+
+
+def hash_files(
+    paths: Iterable[Path | str],
+    *,
+    threads: int | None = None,
+    cache: HashCache | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> dict[Path, FileHash]:
+    """Hash many files in parallel threads.
+
+    Args:
+        paths: Files to hash (use :func:`walk_files` to expand directories).
+        threads: Worker threads; defaults to the number of CPUs.
+        cache: Where to look up and store hashes; a hit costs a ``stat``, not a read.
+            A file that changes while it is read is hashed but not cached.
+        on_progress: Told of the ``hash`` stage from the calling thread after each
+            file; returning ``False`` cancels.
+
+    Returns:
+        Each path (as given, duplicates once) mapped to its hash, in input order.
+
+    Raises:
+        NotFoundError: a file does not exist.
+        UsageError: a file cannot be read.
+        Cancelled: ``on_progress`` returned ``False``.
+    """
+    files = list(dict.fromkeys(Path(p) for p in paths))
+    bytes_total = sum(_size(p) for p in files) if on_progress is not None else 0
+    found: dict[Path, FileHash] = {}
+    to_cache: list[tuple[Path | str, FileHash, int]] = []
+    bytes_done = 0
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="rfarm-hash") as pool:
+        futures = {pool.submit(_hash_cached, p, cache): p for p in files}
+        try:
+            for future in as_completed(futures):
+                path = futures[future]
+                file_hash, mtime_ns = future.result()
+                found[path] = file_hash
+                if mtime_ns is not None:
+                    to_cache.append((path, file_hash, mtime_ns))
+                if cache is not None and len(to_cache) >= _CACHE_BATCH:
+                    cache.put_many(to_cache)
+                    to_cache.clear()
+                bytes_done += file_hash.size
+                report(on_progress, Progress("hash", len(found), len(files), bytes_done, bytes_total), "Hashing")
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        finally:
+            if cache is not None and to_cache:
+                cache.put_many(to_cache)
+    return {p: found[p] for p in files}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported by the hashing itself
+        return 0
+
+
+def walk_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand directories into the files below them, sorted; files are kept as given.
+
+    Symbolic links to directories are not followed.
+
+    Raises:
+        NotFoundError: a path does not exist.
+    """
+    files: dict[Path, None] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                files.update((Path(root, name), None) for name in sorted(filenames) if Path(root, name).is_file())
+        elif path.is_file():
+            files[path] = None
+        else:
+            raise NotFoundError(f"File not found: {path}")
+    return list(files)

@@ -1,0 +1,181 @@
+"""Render processes that can be killed as a tree and never outlive their worker.
+
+POSIX: the render runs under :mod:`rfarm.node.lifeline` in a new session (its own
+process group); the lifeline kills the group when the worker's end of a pipe
+closes. Windows: the render starts in a new process group and is put in a Job
+Object with KILL_ON_JOB_CLOSE, so the OS kills the tree when the worker's
+handle closes (also when the worker is killed).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO
+
+import psutil
+
+IS_WINDOWS = os.name == "nt"
+
+
+class RenderProcess:
+    """A started render: its merged stdout/stderr lines, its exit code, and a tree kill."""
+
+    def __init__(self, argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+        self.argv = argv
+        self._lifeline_w: int | None = None
+        self._job: _JobObject | None = None
+        common = dict(
+            cwd=str(cwd),
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        if IS_WINDOWS:
+            flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
+            self.popen = subprocess.Popen(argv, creationflags=flags, **common)  # type: ignore[call-overload]
+            self._job = _JobObject()
+            self._job.assign(self.popen)
+        else:
+            r, w = os.pipe()
+            cmd = [sys.executable, "-m", "rfarm.node.lifeline", str(r), "--", *argv]
+            try:
+                self.popen = subprocess.Popen(cmd, pass_fds=(r,), start_new_session=True, **common)  # type: ignore[call-overload]
+            finally:
+                os.close(r)
+            self._lifeline_w = w
+        self.pid = self.popen.pid
+
+    def lines(self) -> Iterator[str]:
+        """Output lines as they come (``\\r``-separated progress included), until the process closes its output."""
+        stream: IO[bytes] = self.popen.stdout  # type: ignore[assignment]
+        pending = b""
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(4096)
+            if not chunk:
+                break
+            pending += chunk
+            *complete, pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            for raw in complete:
+                yield raw.decode("utf-8", errors="replace")
+        if pending:
+            yield pending.decode("utf-8", errors="replace")
+
+    def wait(self, timeout_s: float | None = None) -> int:
+        code = self.popen.wait(timeout_s)
+        self._close()
+        return code
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def kill_tree(self, grace_s: float = 3.0) -> None:
+        """Stop the render and every process it started (terminate, then kill)."""
+        if self._job is not None:
+            self._job.terminate()
+        else:
+            kill_process_tree(self.pid, grace_s=grace_s, group=True)
+        try:
+            self.popen.wait(grace_s + 5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._close()
+
+    def _close(self) -> None:
+        if self._lifeline_w is not None:
+            os.close(self._lifeline_w)
+            self._lifeline_w = None
+        if self._job is not None:
+            self._job.close()
+            self._job = None
+
+
+def kill_process_tree(pid: int, *, grace_s: float = 3.0, group: bool = False) -> None:
+    """Terminate ``pid`` and its descendants, then kill what is left after ``grace_s``."""
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + [root]  # list before the parent goes
+    except psutil.NoSuchProcess:
+        procs = []
+    _signal(pid, procs, signal.SIGTERM, group=group)
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    _signal(pid, alive, signal.SIGKILL, group=group)
+    psutil.wait_procs(alive, timeout=grace_s)
+
+
+def _signal(pid: int, procs: list[psutil.Process], sig: int, *, group: bool) -> None:
+    """``sig`` to ``pid``'s process group (POSIX, when ``group``) and to each of ``procs``."""
+    if group and not IS_WINDOWS:
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for proc in procs:
+        try:
+            if sig == signal.SIGKILL:
+                proc.kill()
+            else:
+                proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+
+
+class _JobObject:
+    """A Windows Job Object that kills its processes when its last handle closes."""
+
+    def __init__(self) -> None:
+        import ctypes
+        from ctypes import wintypes
+
+        self._ctypes = ctypes
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        self._k = kernel32
+
+        class IO_COUNTERS(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_ulonglong) for n in (
+                "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
+                "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")]
+
+        class BASIC_LIMIT(ctypes.Structure):
+            _fields_ = [
+                ("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", wintypes.DWORD),
+                ("Affinity", ctypes.c_size_t), ("PriorityClass", wintypes.DWORD),
+                ("SchedulingClass", wintypes.DWORD),
+            ]
+
+        class EXTENDED_LIMIT(ctypes.Structure):
+            _fields_ = [
+                ("BasicLimitInformation", BASIC_LIMIT), ("IoInfo", IO_COUNTERS),
+                ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
+                ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t),
+            ]
+
+        kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+        self.handle = kernel32.CreateJobObjectW(None, None)
+        if not self.handle:
+            raise OSError(ctypes.get_last_error(), "CreateJobObjectW failed")  # type: ignore[attr-defined]
+        info = EXTENDED_LIMIT()
+        info.BasicLimitInformation.LimitFlags = 0x2000  # JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        ok = kernel32.SetInformationJobObject(self.handle, 9, ctypes.byref(info), ctypes.sizeof(info))
+        if not ok:
+            raise OSError(ctypes.get_last_error(), "SetInformationJobObject failed")  # type: ignore[attr-defined]
+
+    def assign(self, popen: subprocess.Popen[bytes]) -> None:
+        handle = int(popen._handle)  # type: ignore[attr-defined]
+        if not self._k.AssignProcessToJobObject(self.handle, handle):
+            raise OSError(self._ctypes.get_last_error(), "AssignProcessToJobObject failed")  # type: ignore[attr-defined]
+
+    def terminate(self) -> None:
+        if self.handle:
+            self._k.TerminateJobObject(self.handle, 1)
+
+    def close(self) -> None:
+        if self.handle:
+            self._k.CloseHandle(self.handle)
+            self.handle = None

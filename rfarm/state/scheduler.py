@@ -1,0 +1,527 @@
+"""Every task and frame state transition, in one place.
+
+The database is the truth. Each change is a conditional UPDATE inside one
+transaction (``BEGIN IMMEDIATE`` on SQLite; ``FOR UPDATE SKIP LOCKED`` claims
+on PostgreSQL), and every write for a running frame carries its lease token,
+so a worker that lost its lease can never mark a frame done.
+
+Frame states: queued → running → done | failed | cancelled, with running →
+queued when a render fails with attempts left or a lease expires. Frames held
+back behind test frames stay ``queued`` with ``is_released`` false. Every
+status write goes through :func:`_move_frames` or :func:`_move_task`, which
+allow only the moves :mod:`rfarm.state.states` lists.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import Expression, fn
+
+from rfarm.state.allocation import (
+    BLOCKLIST_AFTER,
+    Needs,
+    NodeCaps,
+    blocklisted_tasks,
+    eligible_nodes_left,
+    fits,
+    sql_filter,
+)
+from rfarm.state.db import db_now, is_postgres
+from rfarm.errors import StateError, UsageError
+from rfarm.submit.frames import chunk_frames
+from rfarm.state.models import Event, Frame, NodeFailure, Task, User, database
+from rfarm.state.states import (
+    CLAIMABLE,
+    FRAME_MOVES,
+    PAUSABLE,
+    TASK_MOVES,
+    TERMINAL,
+    EventKind,
+    FrameState,
+    Priority,
+    TaskState,
+    check_move,
+)
+from rfarm.submit.request import SubmitRequest
+from rfarm.state.taskinfo import frame_counts
+from rfarm.state.users import get_user
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Attempts a frame gets before it fails."""
+
+    max_attempts: int = 3
+    max_lost_leases: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFrame:
+    id: int
+    number: int
+    is_test: bool
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Frames one worker won, rendered by one process under one lease token."""
+
+    token: str
+    task_id: int
+    user: str
+    scene: str
+    renderer: str
+    camera: str | None
+    layers: tuple[str, ...]
+    output_dir: str | None
+    timeout_s: int | None
+    no_progress_timeout_s: int | None
+    ram_gb: float
+    gpus: int
+    options: dict[str, Any]
+    frames: tuple[ClaimedFrame, ...]
+
+
+# -- submit -----------------------------------------------------------------
+
+
+def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now: datetime | None = None) -> int:
+    """Record a task and its frames in one transaction; returns the task id."""
+    priority = Priority.named(request.priority).order
+    tests = list(dict.fromkeys(request.test_frames))
+    now = now or db_now()
+    owner = get_user(user)
+    test_set = set(tests)
+    rest = [f for f in request.frames if f not in test_set]
+    with database.atomic():
+        task = Task.create(
+            user=owner,
+            name=request.name,
+            scene=request.scene,
+            renderer=request.renderer,
+            priority=priority,
+            frames_spec=request.frames_spec,
+            camera=request.camera,
+            layers=list(request.layers),
+            output_dir=request.output_dir,
+            chunk_size=request.chunk_size,
+            timeout_s=request.timeout_s,
+            ram_gb=request.ram_gb,
+            gpus=request.gpus,
+            gpu_memory_gb=request.gpu_memory_gb,
+            tags=sorted(set(request.tags)),
+            renderer_version=request.renderer_version,
+            no_progress_timeout_s=request.no_progress_timeout_s,
+            max_attempts=limits.max_attempts,
+            max_lost_leases=limits.max_lost_leases,
+            stop_after_test=request.stop_after_test,
+            hold_after_test=request.hold_after_test,
+            options=dict(request.options),
+            created_at=now,
+        )
+        rows: list[tuple[Any, ...]] = []
+        # Test frames: one chunk each, claimed first at high priority.
+        for chunk, number in enumerate(tests):
+            rows.append((task.id, number, chunk, True, True, 0))
+        released = not tests
+        for offset, group in enumerate(chunk_frames(rest, request.chunk_size)):
+            for number in group:
+                rows.append((task.id, number, len(tests) + offset, False, released, priority * 2 + 1))
+        _insert_frames(rows)
+        _event(task.id, None, EventKind.SUBMITTED, f"{len(rows)} frames, {len(tests)} test frames", now=now)
+    return int(task.id)
+
+
+def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``(task, number, chunk, is_test, is_released, rank)`` rows in bulk.
+
+    Ten thousand frames go in as one statement (PostgreSQL: arrays unnested
+    server-side) or one ``executemany`` (SQLite): building peewee queries row
+    by row would cost more than the inserts themselves.
+    """
+    table = Frame._meta.table_name
+    names = ('"task_id", "number", "chunk", "is_test", "is_released", "rank", "status", "attempts", '
+             '"failures", "lost_leases", "progress", "outputs"')
+    constants = f"'{FrameState.QUEUED}', 0, 0, 0, 0, '[]'"
+    cursor = database.cursor()
+    if is_postgres(database.obj):
+        tasks, numbers, chunks, tests, released, ranks = (list(col) for col in zip(*rows))
+        cursor.execute(
+            f'INSERT INTO "{table}" ({names}) SELECT %s, unnest(%s::int[]), unnest(%s::int[]), '
+            f"unnest(%s::bool[]), unnest(%s::bool[]), unnest(%s::int[]), {constants}",
+            (tasks[0], numbers, chunks, tests, released, ranks),
+        )
+    else:
+        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES (?, ?, ?, ?, ?, ?, {constants})', rows)
+
+
+# -- claim and lease --------------------------------------------------------
+
+
+def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime | None = None) -> Claim | None:
+    """Atomically take the next chunk of frames for ``node``, or None."""
+    now = now or db_now()
+    pg = is_postgres(database.obj)
+    waiting = (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
+    best = Frame.select(fn.MIN(Frame.rank)).where((Frame.task == Task.id) & waiting)
+    with database.atomic():
+        # One row per claimable task, best first: each MIN is one index probe, so
+        # the cost grows with the number of tasks, not of queued frames.
+        tasks = (
+            Task.select(Task, best.alias("best"))
+            .where(
+                (Task.status.in_(CLAIMABLE))
+                & sql_filter(caps)
+                & (Task.id.not_in(blocklisted_tasks(node)))
+                & fn.EXISTS(Frame.select(Frame.id).where((Frame.task == Task.id) & waiting))
+            )
+            .order_by(best, Task.id)
+        )
+        ids: list[int] = []
+        for task in tasks:
+            if not fits(Needs.of_task(task), caps):
+                continue
+            head = (
+                Frame.select(Frame.id, Frame.chunk)
+                .where((Frame.task == task.id) & waiting)
+                .order_by(Frame.rank, Frame.chunk, Frame.number)
+                .limit(1)
+            )
+            if pg:
+                head = head.for_update(skip_locked=True)
+            first = head.first()
+            if first is None:
+                continue
+            group = Frame.select(Frame.id).where((Frame.task == task.id) & (Frame.chunk == first.chunk) & waiting)
+            if pg:
+                group = group.for_update(skip_locked=True)
+            ids = [f.id for f in group]
+            break
+        if not ids:
+            return None
+        task_id = task.id
+        token = uuid.uuid4().hex
+        won = _move_frames(
+            Frame.id.in_(ids), frm=FrameState.QUEUED, to=FrameState.RUNNING,
+            worker=node, lease_token=token, lease_until=now + timedelta(seconds=lease_s),
+            attempts=Frame.attempts + 1, started_at=now, finished_at=None, progress=0, error=None,
+        )
+        if won == 0:
+            return None
+        _move_task(task_id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
+        task = Task.select(Task, User).join(User).where(Task.id == task_id).get()
+        frames = list(
+            Frame.select(Frame.id, Frame.number, Frame.is_test, Frame.attempts)
+            .where(Frame.lease_token == token)
+            .order_by(Frame.number)
+        )
+        _event(task.id, None, EventKind.CLAIMED, ",".join(str(f.number) for f in frames), node=node, now=now)
+    return Claim(
+        token=token,
+        task_id=task.id,
+        user=task.user.name,
+        scene=task.scene,
+        renderer=task.renderer,
+        camera=task.camera,
+        layers=tuple(task.layers or ()),
+        output_dir=task.output_dir,
+        timeout_s=task.timeout_s,
+        no_progress_timeout_s=task.no_progress_timeout_s,
+        ram_gb=task.ram_gb,
+        gpus=task.gpus,
+        options=dict(task.options or {}),
+        frames=tuple(ClaimedFrame(f.id, f.number, f.is_test, f.attempts) for f in frames),
+    )
+
+
+def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None, now: datetime | None = None) -> set[int]:
+    """Extend the lease on the frames ``token`` still holds; returns their ids.
+
+    A frame missing from the answer was cancelled or lost its lease: its
+    render must stop.
+    """
+    now = now or db_now()
+    held = held_frames(token)
+    if not held:
+        return set()
+    with database.atomic():
+        Frame.update(lease_until=now + timedelta(seconds=lease_s)).where(
+            (Frame.lease_token == token) & (Frame.status == FrameState.RUNNING)
+        ).execute()
+        for number, pct in (progress or {}).items():
+            Frame.update(progress=pct).where(
+                (Frame.lease_token == token) & (Frame.status == FrameState.RUNNING) & (Frame.number == number)
+            ).execute()
+    return held_frames(token)
+
+
+def held_frames(token: str) -> set[int]:
+    """The ids of the frames ``token`` still holds (one cheap read)."""
+    return {f.id for f in Frame.select(Frame.id).where((Frame.lease_token == token) & (Frame.status == FrameState.RUNNING))}
+
+
+# -- the only status writes -------------------------------------------------
+
+
+def _move_frames(where: Expression, *, frm: str | Iterable[str], to: FrameState, **values: Any) -> int:
+    """Move the frames matching ``where`` that are in a state of ``frm`` to ``to``; returns how many moved.
+
+    One conditional UPDATE, so a frame another transaction moved meanwhile is
+    left alone. StateError if :data:`FRAME_MOVES` forbid a move asked for.
+    """
+    moving = check_move(FRAME_MOVES, frm, to)
+    if not moving:
+        return 0
+    return int(Frame.update(status=to, **values).where(where & Frame.status.in_(moving)).execute())
+
+
+def _move_task(task_id: int, *, frm: str | Iterable[str], to: TaskState, **values: Any) -> int:
+    """Move the task to ``to`` if it is in a state of ``frm``; as :func:`_move_frames`, by :data:`TASK_MOVES`."""
+    moving = check_move(TASK_MOVES, frm, to)
+    if not moving:
+        return 0
+    return int(Task.update(status=to, **values).where((Task.id == task_id) & Task.status.in_(moving)).execute())
+
+
+def _move_held(frame_id: int, token: str, to: FrameState, **values: Any) -> Frame:
+    """Move a running frame held by ``token`` to ``to``; StateError if the lease is gone."""
+    n = _move_frames((Frame.id == frame_id) & (Frame.lease_token == token), frm=FrameState.RUNNING, to=to, **values)
+    if n != 1:
+        raise StateError(f"frame {frame_id} is no longer held by this worker")
+    return Frame.get_by_id(frame_id)
+
+
+def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path: str | None = None, now: datetime | None = None) -> None:
+    """Record a frame rendered; releases the task's other frames if it was its last test frame."""
+    now = now or db_now()
+    with database.atomic():
+        frame = _move_held(
+            frame_id, token, FrameState.DONE, outputs=list(outputs), finished_at=now, progress=100.0,
+            lease_until=None, log_path=log_path, error=None,
+        )
+        _event(frame.task_id, frame.id, EventKind.DONE, f"frame {frame.number}", node=frame.worker, now=now)
+        _after_frame(frame, now)
+
+
+def fail_frame(frame_id: int, token: str, *, error: str, log_path: str | None = None, now: datetime | None = None) -> FrameState:
+    """Record a failed render: requeued while attempts remain, else failed. Returns the new state."""
+    now = now or db_now()
+    with database.atomic():
+        frame = Frame.get_by_id(frame_id)
+        task = Task.get_by_id(frame.task_id)
+        new = FrameState.FAILED if frame.failures + 1 >= task.max_attempts else FrameState.QUEUED
+        frame = _move_held(
+            frame_id, token, new, failures=Frame.failures + 1, error=error[:2000], log_path=log_path,
+            lease_token=None, lease_until=None, finished_at=now if new == FrameState.FAILED else None,
+        )
+        kind = EventKind.FAILED if new == FrameState.FAILED else EventKind.RETRY
+        _event(frame.task_id, frame.id, kind, error[:500], node=frame.worker, now=now)
+        if frame.worker:
+            _count_node_failure(task, frame.worker, now)
+        _after_frame(frame, now)
+    return new
+
+
+def _count_node_failure(task: Task, node: str, now: datetime) -> None:
+    """Count a failed render on ``node``; fail the task's queued frames when no node is left for it."""
+    NodeFailure.insert(task=task.id, node=node, failures=1).on_conflict(
+        conflict_target=[NodeFailure.task, NodeFailure.node],
+        update={NodeFailure.failures: NodeFailure.failures + 1},
+    ).execute()
+    row = NodeFailure.get((NodeFailure.task == task.id) & (NodeFailure.node == node))
+    if row.failures != BLOCKLIST_AFTER:
+        return
+    _event(task.id, None, EventKind.BLOCKLISTED, f"node {node} failed this task {row.failures} times", node=node, now=now)
+    if not eligible_nodes_left(task, now):
+        _move_frames(
+            Frame.task == task.id, frm=FrameState.QUEUED, to=FrameState.FAILED,
+            finished_at=now, lease_token=None, lease_until=None,
+            error=f"no eligible node: every node that can render this task failed it {BLOCKLIST_AFTER} times",
+        )
+
+
+def release_frames(token: str, *, now: datetime | None = None) -> int:
+    """Give back every frame ``token`` holds without using an attempt (a graceful stop)."""
+    now = now or db_now()
+    with database.atomic():
+        frames = list(Frame.select().where((Frame.lease_token == token) & (Frame.status == FrameState.RUNNING)))
+        for frame in frames:
+            _move_held(frame.id, token, FrameState.QUEUED, lease_token=None, lease_until=None, worker=None, started_at=None)
+            _event(frame.task_id, frame.id, EventKind.RELEASED, f"frame {frame.number}", now=now)
+        for task_id in {f.task_id for f in frames}:
+            _refresh_task(task_id, now)
+    return len(frames)
+
+
+def requeue_expired(*, now: datetime | None = None) -> int:
+    """Put back every running frame whose lease has expired; returns how many.
+
+    A lost lease does not use up an attempt; a frame fails after its task's
+    ``max_lost_leases`` of them.
+    """
+    now = now or db_now()
+    count = 0
+    with database.atomic():
+        expired = list(
+            Frame.select(Frame, Task.id, Task.max_lost_leases)
+            .join(Task)
+            .where((Frame.status == FrameState.RUNNING) & (Frame.lease_until < now))
+        )
+        for frame in expired:
+            lost = frame.lost_leases + 1
+            new = FrameState.FAILED if lost >= frame.task.max_lost_leases else FrameState.QUEUED
+            error = f"lease lost {lost} times (worker {frame.worker} stopped answering)"
+            n = _move_frames(
+                (Frame.id == frame.id) & (Frame.lease_token == frame.lease_token), frm=FrameState.RUNNING, to=new,
+                lost_leases=lost, lease_token=None, lease_until=None,
+                error=error if new == FrameState.FAILED else frame.error,
+                finished_at=now if new == FrameState.FAILED else None,
+            )
+            if n:
+                count += 1
+                _event(frame.task_id, frame.id, EventKind.LEASE_EXPIRED, f"frame {frame.number} from {frame.worker}", now=now)
+                _after_frame(Frame.get_by_id(frame.id), now)
+    return count
+
+
+# -- task outcome -----------------------------------------------------------
+
+
+def _after_frame(frame: Frame, now: datetime) -> None:
+    """Apply test-frame outcomes and refresh the task after ``frame`` changed."""
+    if frame.is_test and frame.status in TERMINAL:
+        _after_test_frames(frame.task_id, now)
+    _refresh_task(frame.task_id, now)
+
+
+def _after_test_frames(task_id: int, now: datetime) -> None:
+    task = Task.get_by_id(task_id)
+    tests = Counter(f.status for f in Frame.select(Frame.status).where((Frame.task == task_id) & (Frame.is_test == True)))  # noqa: E712
+    if any(s not in TERMINAL for s in tests):
+        return
+    held_back = (Frame.task == task_id) & (Frame.is_test == False) & (Frame.is_released == False)  # noqa: E712
+    if tests[FrameState.FAILED] and task.stop_after_test:
+        _move_frames(held_back, frm=FrameState.QUEUED, to=FrameState.CANCELLED, finished_at=now,
+                     error="cancelled: a test frame failed")
+        _move_task(task_id, frm=task.status, to=TaskState.FAILED, finished_at=now)
+        _event(task_id, None, EventKind.TEST_FAILED, "test frame failed: task stopped", now=now)
+        return
+    Frame.update(is_released=True).where(held_back).execute()
+    if task.hold_after_test and task.status in CLAIMABLE:
+        _move_task(task_id, frm=task.status, to=TaskState.HELD)
+        _event(task_id, None, EventKind.HELD, "test frames finished: waiting for resume", now=now)
+    else:
+        _event(task_id, None, EventKind.RELEASED, "test frames finished", now=now)
+
+
+def _refresh_task(task_id: int, now: datetime) -> None:
+    """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
+    task = Task.get_by_id(task_id)
+    counts = Counter(frame_counts([task_id])[task_id])
+    open_frames = counts[FrameState.QUEUED] + counts[FrameState.RUNNING]
+    new: TaskState
+    if open_frames == 0:
+        if counts[FrameState.FAILED]:
+            new = TaskState.FAILED
+        elif counts[FrameState.CANCELLED]:
+            new = TaskState.CANCELLED
+        else:
+            new = TaskState.DONE
+        if task.status == TaskState.CANCELLED and new != TaskState.DONE:
+            new = TaskState.CANCELLED
+    elif task.status in (TaskState.PAUSED, TaskState.HELD, TaskState.CANCELLED, TaskState.FAILED):
+        return
+    elif counts[FrameState.RUNNING] or counts[FrameState.DONE] or counts[FrameState.FAILED]:
+        new = TaskState.RENDERING
+    else:
+        new = TaskState.QUEUED
+    if new != task.status:
+        values: dict[str, Any] = {"finished_at": now} if new in TERMINAL else {}
+        _move_task(task_id, frm=task.status, to=new, **values)
+        if new in TERMINAL:
+            _event(task_id, None, EventKind(new), f"task {new}", now=now)
+
+
+# -- control ----------------------------------------------------------------
+
+
+def cancel_task(task_id: int, *, actor: str, now: datetime | None = None) -> int:
+    """Cancel every frame not yet finished; running renders see their lease gone."""
+    now = now or db_now()
+    with database.atomic():
+        task = Task.get_by_id(task_id)
+        if task.status in TERMINAL:
+            raise UsageError(f"task {task.id} is already {task.status}")
+        n = _move_frames(
+            Frame.task == task.id, frm=(FrameState.QUEUED, FrameState.RUNNING), to=FrameState.CANCELLED,
+            lease_token=None, lease_until=None, finished_at=now, error="cancelled",
+        )
+        _move_task(task.id, frm=task.status, to=TaskState.CANCELLED, finished_at=now)
+        _event(task.id, None, EventKind.CANCELLED, f"by {actor}", now=now)
+    return n
+
+
+def pause_task(task_id: int, *, actor: str, now: datetime | None = None) -> None:
+    """Stop dispatching the task's frames; frames already rendering finish."""
+    now = now or db_now()
+    with database.atomic():
+        task = Task.get_by_id(task_id)
+        if task.status not in PAUSABLE:
+            raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
+        _move_task(task.id, frm=task.status, to=TaskState.PAUSED)
+        _event(task.id, None, EventKind.PAUSED, f"by {actor}", now=now)
+
+
+def resume_task(task_id: int, *, actor: str, now: datetime | None = None) -> None:
+    """Let a paused or held task's frames be claimed again."""
+    now = now or db_now()
+    with database.atomic():
+        task = Task.get_by_id(task_id)
+        if task.status not in (TaskState.PAUSED, TaskState.HELD):
+            raise UsageError(f"task {task.id} is {task.status}, not paused or held")
+        _move_task(task.id, frm=task.status, to=TaskState.QUEUED)
+        _event(task.id, None, EventKind.RESUMED, f"by {actor}", now=now)
+        _refresh_task(task.id, now)
+
+
+def retry_task(task_id: int, *, actor: str, failed_only: bool = False, now: datetime | None = None) -> int:
+    """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
+    now = now or db_now()
+    states = (FrameState.FAILED,) if failed_only else (FrameState.FAILED, FrameState.CANCELLED)
+    with database.atomic():
+        task = Task.get_by_id(task_id)
+        n = _move_frames(
+            Frame.task == task.id, frm=states, to=FrameState.QUEUED,
+            failures=0, lost_leases=0, error=None, finished_at=None,
+            lease_token=None, lease_until=None, worker=None, is_released=True,
+        )
+        if n == 0:
+            raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
+        _move_task(task.id, frm=task.status, to=TaskState.QUEUED, finished_at=None)
+        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {actor}", now=now)
+        _refresh_task(task.id, now)
+    return n
+
+
+# -- worker helpers ---------------------------------------------------------
+
+
+def set_log_path(frame_id: int, token: str, path: str) -> None:
+    Frame.update(log_path=path).where((Frame.id == frame_id) & (Frame.lease_token == token)).execute()
+
+
+def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: str, *, now: datetime, node: str | None = None) -> None:
+    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, created_at=now).execute()
+
+
+__all__ = [
+    "Claim", "ClaimedFrame", "Limits", "NodeCaps", "SubmitRequest",
+    "cancel_task", "claim", "fail_frame", "finish_frame", "pause_task", "release_frames",
+    "renew", "requeue_expired", "resume_task", "retry_task", "submit",
+]

@@ -1,0 +1,193 @@
+"""Reading tasks and frames for people and scripts: what ``rfarm status``, ``list`` and ``logs`` show.
+
+Only :mod:`rfarm.state.scheduler` changes frame and task states; this module reads them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from peewee import fn
+
+from rfarm.errors import NotFoundError, UsageError
+from rfarm.state.models import Frame, Task, User
+from rfarm.state.states import CLAIMABLE, TERMINAL, FrameState, Priority, TaskState
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    frame: int
+    status: str
+    attempts: int
+    is_test: bool
+    worker: str | None
+    error: str | None
+    started_at: str | None
+    finished_at: str | None
+    outputs: list[str]
+    progress: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frame": self.frame, "status": self.status, "attempts": self.attempts, "is_test": self.is_test,
+            "worker": self.worker, "error": self.error, "started_at": self.started_at,
+            "finished_at": self.finished_at, "outputs": list(self.outputs), "progress": self.progress,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    task_id: int
+    status: str
+    user: str
+    name: str
+    scene: str
+    renderer: str
+    priority: str
+    frames_spec: str
+    created_at: str
+    finished_at: str | None
+    counts: dict[str, int]
+    frames: list[FrameInfo] = field(default_factory=list)
+
+    def to_dict(self, *, with_frames: bool = True) -> dict[str, Any]:
+        """The ``rfarm status --json`` document (without ``frames`` for task lists)."""
+        doc: dict[str, Any] = {
+            "task_id": self.task_id, "status": self.status, "user": self.user, "name": self.name,
+            "scene": self.scene, "renderer": self.renderer, "priority": self.priority,
+            "frames_spec": self.frames_spec, "created_at": self.created_at, "finished_at": self.finished_at,
+            "counts": dict(self.counts),
+        }
+        if with_frames:
+            doc["frames"] = [f.to_dict() for f in self.frames]
+        return doc
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored naive-UTC datetime as ISO 8601 with microseconds and ``+00:00``."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="microseconds") + "+00:00"
+
+
+def find_task(task_id: int | str, *, owner: str | None = None) -> Task:
+    """The task, or NotFoundError; with ``owner``, only if that user submitted it.
+
+    Another user's task is answered exactly as one that does not exist.
+    """
+    try:
+        tid = int(task_id)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"no task {task_id!r}: task ids are numbers") from None
+    query = Task.select(Task, User).join(User).where(Task.id == tid)
+    if owner is not None:
+        query = query.where(User.name == owner)
+    task = query.first()
+    if task is None:
+        raise NotFoundError(f"no task {tid}" + (f" for user {owner!r}" if owner is not None else ""))
+    return task
+
+
+def task_info(task: Task, *, with_frames: bool = True) -> TaskInfo:
+    frames = list(Frame.select().where(Frame.task == task.id).order_by(Frame.is_test.desc(), Frame.number)) if with_frames else []
+    counts = frame_counts([task.id]).get(task.id, {})
+    return _info(task, counts, frames)
+
+
+def list_tasks(*, user: str | None, status: Iterable[str] = (), limit: int = 200) -> list[TaskInfo]:
+    """The newest tasks, of ``user`` (or of everyone when None), optionally in some states."""
+    query = Task.select(Task, User).join(User)
+    if user is not None:
+        query = query.where(User.name == user)
+    statuses = list(status)
+    if statuses:
+        bad = [s for s in statuses if s not in set(TaskState)]
+        if bad:
+            raise UsageError(f"unknown task status {bad[0]!r}: use one of {', '.join(TaskState)}")
+        query = query.where(Task.status.in_(statuses))
+    tasks = list(query.order_by(Task.id.desc()).limit(limit))
+    counts = frame_counts([t.id for t in tasks])
+    return [_info(t, counts.get(t.id, {}), []) for t in tasks]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameLog:
+    """Where a frame's latest log is: a file on this machine, or (``path`` None) only in storage."""
+
+    frame: int
+    attempt: int
+    path: str | None
+
+
+def frame_logs(task: Task, number: int | None) -> list[FrameLog]:
+    """The latest log of each of the task's frames (or of one frame)."""
+    query = Frame.select(Frame.number, Frame.attempts, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
+    if number is not None:
+        query = query.where(Frame.number == number)
+        if not query.exists():
+            raise NotFoundError(f"task {task.id} has no frame {number}")
+    return [FrameLog(f.number, f.attempts, f.log_path) for f in query]
+
+
+def queued_count() -> int:
+    """Frames waiting to be claimed in claimable tasks."""
+    return (
+        Frame.select()
+        .join(Task)
+        .where((Frame.status == FrameState.QUEUED) & (Frame.is_released == True) & Task.status.in_(CLAIMABLE))  # noqa: E712
+        .count()
+    )
+
+
+def frame_counts(task_ids: list[int]) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = {tid: {} for tid in task_ids}
+    if not task_ids:
+        return out
+    rows = (
+        Frame.select(Frame.task, Frame.status, fn.COUNT(Frame.id).alias("n"))
+        .where(Frame.task.in_(task_ids))
+        .group_by(Frame.task, Frame.status)
+        .tuples()
+    )
+    for tid, status, n in rows:
+        out[tid][status] = n
+    return out
+
+
+def _info(task: Task, counts: dict[str, int], frames: list[Frame]) -> TaskInfo:
+    return TaskInfo(
+        task_id=task.id,
+        status=task.status,
+        user=task.user.name,
+        name=task.name,
+        scene=task.scene,
+        renderer=task.renderer,
+        priority=str(Priority.of_order(task.priority) or task.priority),
+        frames_spec=task.frames_spec,
+        created_at=iso(task.created_at) or "",
+        finished_at=iso(task.finished_at),
+        counts={str(s): counts.get(s, 0) for s in FrameState},
+        frames=[
+            FrameInfo(
+                frame=f.number,
+                status=f.status,
+                attempts=f.attempts,
+                is_test=f.is_test,
+                worker=f.worker,
+                error=f.error,
+                started_at=iso(f.started_at),
+                finished_at=iso(f.finished_at),
+                outputs=list(f.outputs or []),
+                progress=f.progress,
+            )
+            for f in frames
+        ],
+    )
+
+

@@ -1,0 +1,1 @@
+"""Submitting: the validated request, phase (a) on the artist's machine, phase (b) recording on the farm."""

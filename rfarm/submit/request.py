@@ -1,0 +1,69 @@
+"""What a new task asks for, checked once, wherever the request was built.
+
+A :class:`SubmitRequest` is built on the submitting machine
+(:func:`rfarm.submit.submission.build_request` parses the user's words and reads the
+scene) and recorded on the farm; the farm may get it over a network, so the
+request checks its own invariants when it is made, and every front end gets
+the same answer for the same mistake.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rfarm.errors import UsageError
+from rfarm.state.states import Priority
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    """What a new task renders and how."""
+
+    scene: str
+    renderer: str
+    frames: Sequence[int]
+    test_frames: Sequence[int] = ()
+    priority: str = "default"
+    chunk_size: int = 1
+    timeout_s: int | None = None
+    ram_gb: float = 0
+    gpus: int = 0
+    gpu_memory_gb: float = 0
+    tags: Sequence[str] = ()
+    renderer_version: str = ""
+    no_progress_timeout_s: int | None = None
+    camera: str | None = None
+    layers: Sequence[str] = ()
+    output_dir: str | None = None
+    stop_after_test: bool = False
+    hold_after_test: bool = False
+    name: str = ""
+    frames_spec: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Priority.named(self.priority)  # UsageError for an unknown name
+        if not self.frames:
+            raise UsageError("the task has no frames to render")
+        outside = sorted(set(self.test_frames) - set(self.frames))
+        if outside:
+            raise UsageError(f"test frame {outside[0]} is not in the frame range {self.frames_spec or ''}".rstrip())
+        if self.chunk_size < 1:
+            raise UsageError("--chunk must be at least 1")
+        if self.ram_gb < 0 or self.gpus < 0 or self.gpu_memory_gb < 0:
+            raise UsageError("--ram, --gpus and --gpu-memory cannot be negative")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise UsageError("--timeout must be a positive number of minutes")
+        if self.no_progress_timeout_s is not None and self.no_progress_timeout_s <= 0:
+            raise UsageError("--no-progress-timeout must be a positive number of minutes")
+        if self.stop_after_test and self.hold_after_test:
+            raise UsageError("--stop-after-test and --hold-after-test cannot be combined")
+        if (self.stop_after_test or self.hold_after_test) and not self.test_frames:
+            raise UsageError("--stop-after-test and --hold-after-test need --test-frame")
+
+    @property
+    def chunk_count(self) -> int:
+        """Render processes the task needs: one per test frame, then one per chunk of the rest."""
+        rest = len(set(self.frames) - set(self.test_frames))
+        return len(set(self.test_frames)) + -(-rest // self.chunk_size)

@@ -1,0 +1,164 @@
+"""hash_file, hash_files, HashCache, verify_file and walk_files.
+
+Expected digests come from hashlib and xxhash directly, never from the code under test.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from rfarm.files.progress import Progress
+import xxhash
+
+from rfarm.errors import Cancelled, NotFoundError, UsageError
+from rfarm.files.hashing import BLOCK_SIZE, FileHash, HashCache, hash_file, hash_files, verify_file, walk_files
+
+
+def _expected(data: bytes) -> FileHash:
+    return FileHash(hashlib.md5(data).hexdigest(), str(xxhash.xxh64(data).intdigest()), len(data))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_known_vectors(tmp_path: Path) -> None:
+    assert hash_file(_write(tmp_path / "empty", b"")) == FileHash(
+        "d41d8cd98f00b204e9800998ecf8427e", "17241709254077376921", 0
+    )
+    assert hash_file(_write(tmp_path / "abc", b"abc")).md5 == "900150983cd24fb0d6963f7d28e17f72"
+
+
+@pytest.mark.parametrize("size", [1, BLOCK_SIZE - 1, BLOCK_SIZE, 3 * BLOCK_SIZE + 17])
+def test_hash_file_matches_hashlib_and_xxhash(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
+    assert hash_file(_write(tmp_path / "f", data)) == _expected(data)
+
+
+def test_hash_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="File not found"):
+        hash_file(tmp_path / "missing")
+    with pytest.raises(UsageError, match="Cannot read"):
+        hash_file(tmp_path)
+
+
+def test_hash_files_in_threads_keeps_input_order(tmp_path: Path) -> None:
+    blobs = {tmp_path / f"f{i:03d}": os.urandom(i * 997) for i in range(60)}
+    for path, data in blobs.items():
+        _write(path, data)
+    order = sorted(blobs, key=lambda p: -len(blobs[p]))
+    result = hash_files([*order, order[0]], threads=4)
+    assert list(result) == order
+    assert result == {path: _expected(blobs[path]) for path in order}
+
+
+def test_progress_reports_each_file_from_the_calling_thread(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / f"f{i}", b"x" * i) for i in range(10)]
+    calls: list[Progress] = []
+    threads: set[int] = set()
+
+    def progress(report: Progress) -> None:
+        calls.append(report)
+        threads.add(threading.get_ident())
+
+    hash_files(paths, threads=4, on_progress=progress)
+    assert [c.done for c in calls] == list(range(1, 11))
+    assert calls[-1] == Progress("hash", 10, 10, sum(range(10)), sum(range(10)))
+    assert threads == {threading.get_ident()}
+
+
+def test_progress_returning_false_cancels_and_keeps_what_was_hashed(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / "files" / f"f{i}", b"x") for i in range(50)]
+    with HashCache(tmp_path / "cache.db") as cache, pytest.raises(Cancelled, match="cancelled after 3 of 50"):
+        hash_files(paths, threads=2, cache=cache, on_progress=lambda report: report.done < 3)
+    db = sqlite3.connect(tmp_path / "cache.db")
+    assert db.execute("SELECT count(*) FROM hashes_v1").fetchone() == (3,)
+    db.close()
+
+
+def test_cache_hit_does_not_read_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "scene.ma", b"original")
+    stat = path.stat()
+    with HashCache(tmp_path / "cache.db") as cache:
+        assert hash_files([path], cache=cache)[path] == _expected(b"original")
+        path.write_bytes(b"modified")  # same size; restore the old mtime_ns
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert hash_files([path], cache=cache)[path] == _expected(b"original")
+
+
+def test_cache_is_invalidated_by_mtime_ns_or_size(tmp_path: Path) -> None:
+    path = _write(tmp_path / "scene.ma", b"original")
+    stat = path.stat()
+    with HashCache(tmp_path / "cache.db") as cache:
+        hash_files([path], cache=cache)
+        path.write_bytes(b"modified")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert hash_files([path], cache=cache)[path] == _expected(b"modified")
+        path.write_bytes(b"longer content")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert hash_files([path], cache=cache)[path] == _expected(b"longer content")
+
+
+def test_cache_persists_and_is_shared_by_threads(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / "files" / f"f{i}", os.urandom(100)) for i in range(200)]
+    with HashCache(tmp_path / "cache.db") as cache:
+        first = hash_files(paths, threads=8, cache=cache)
+    with HashCache(tmp_path / "cache.db") as cache:
+        for path in paths:
+            st = path.stat()
+            assert cache.get(path, size=st.st_size, mtime_ns=st.st_mtime_ns) == first[path]
+        assert cache.get(paths[0], size=1, mtime_ns=0) is None
+    db = sqlite3.connect(tmp_path / "cache.db")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert db.execute("SELECT count(*) FROM hashes_v1").fetchone() == (200,)
+    db.close()
+
+
+def test_cache_keys_are_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path / "f", b"x")
+    monkeypatch.chdir(tmp_path)
+    with HashCache(tmp_path / "cache.db") as cache:
+        hash_files([Path("f")], cache=cache)
+        st = path.stat()
+        assert cache.get(path, size=st.st_size, mtime_ns=st.st_mtime_ns) == _expected(b"x")
+
+
+def test_verify_file_accepts_either_hash(tmp_path: Path) -> None:
+    data = b"render me"
+    path = _write(tmp_path / "f", data)
+    expected = _expected(data)
+    assert verify_file(path, expected.md5)
+    assert verify_file(path, expected.md5.upper())
+    assert verify_file(path, expected.xxh64)
+    assert verify_file(path, expected)
+    assert not verify_file(path, hashlib.md5(b"other").hexdigest())
+    assert not verify_file(path, str(xxhash.xxh64(b"other").intdigest()))
+    assert not verify_file(path, FileHash(expected.md5, expected.xxh64, expected.size + 1))
+    assert not verify_file(path, "1" * 32)  # 32 digits is an MD5, not an xxHash64
+    for bad in ["", "xyz", "18446744073709551616", "a" * 31]:
+        with pytest.raises(UsageError, match="neither an MD5"):
+            verify_file(path, bad)
+
+
+def test_walk_files(tmp_path: Path) -> None:
+    for name in ["b/2.txt", "b/1.txt", "a/z/3.txt", "top.txt"]:
+        _write(tmp_path / "proj" / name, b"x")
+    (tmp_path / "proj" / "link").symlink_to(tmp_path / "proj" / "a", target_is_directory=True)
+    single = _write(tmp_path / "single.txt", b"x")
+    found = walk_files([tmp_path / "proj", single, tmp_path / "proj" / "top.txt"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "proj/top.txt",
+        "proj/a/z/3.txt",
+        "proj/b/1.txt",
+        "proj/b/2.txt",
+        "single.txt",
+    ]
+    with pytest.raises(NotFoundError, match="missing"):
+        walk_files([tmp_path / "missing"])
