@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rfarm.config import Config
-from rfarm.errors import NotFoundError, UsageError
+from rfarm.errors import NotAllowedError, NotFoundError
 from rfarm.state.users import Caller, Role
 
 if TYPE_CHECKING:
@@ -46,6 +46,28 @@ class Submitted:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskChange:
+    """What a control call (cancel, pause, resume, retry, cleanup) did to a task.
+
+    The counts a call does not make stay ``None`` and are left out of the document.
+    """
+
+    task_id: int
+    status: str
+    frames_cancelled: int | None = None
+    frames_requeued: int | None = None
+    removed: bool | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        doc: dict[str, object] = {"task_id": self.task_id, "status": self.status}
+        for key in ("frames_cancelled", "frames_requeued", "removed"):
+            value = getattr(self, key)
+            if value is not None:
+                doc[key] = value
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
 class LogChunk:
     """Part of a frame's log from byte ``offset``; ``next_offset`` is where to read on from."""
 
@@ -66,18 +88,18 @@ class FarmAPI(Protocol):
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
     ) -> list[TaskInfo]: ...
 
-    def cancel(self, caller: Caller, task_id: int | str) -> int:
-        """Cancel the task; returns how many frames were cancelled."""
+    def cancel(self, caller: Caller, task_id: int | str) -> TaskChange:
+        """Cancel the task (``frames_cancelled``: how many)."""
 
-    def pause(self, caller: Caller, task_id: int | str) -> TaskInfo: ...
+    def pause(self, caller: Caller, task_id: int | str) -> TaskChange: ...
 
-    def resume(self, caller: Caller, task_id: int | str) -> TaskInfo: ...
+    def resume(self, caller: Caller, task_id: int | str) -> TaskChange: ...
 
-    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> int:
-        """Queue failed (and cancelled) frames again; returns how many."""
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
+        """Queue failed (and cancelled) frames again (``frames_requeued``: how many)."""
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> bool:
-        """Remove the task's workspace; whether there was one."""
+    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
+        """Remove the task's workspace (``removed``: whether there was one)."""
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]: ...
 
@@ -143,12 +165,12 @@ class LocalFarm:
     @staticmethod
     def _require(caller: Caller, role: Role, what: str) -> None:
         if not caller.may(role):
-            raise UsageError(f"{what} needs the {role} role; {caller.user!r} is {caller.role.value}")
+            raise NotAllowedError(f"{what} needs the {role} role; {caller.user!r} is {caller.role.value}")
 
     @staticmethod
     def _check_scope(caller: Caller) -> None:
         if caller.all_users and not caller.may(Role.MANAGER):
-            raise UsageError(f"--all is for admins; {caller.user!r} is not in the config's admins")
+            raise NotAllowedError(f"--all is for admins; {caller.user!r} is not in the config's admins")
 
     def _task(self, caller: Caller, task_id: int | str, *, change: bool = False) -> Task:
         """The task if the caller may see it (and, with ``change``, control it)."""
@@ -182,45 +204,51 @@ class LocalFarm:
 
         self._check_scope(caller)
         if user and user != caller.user and not caller.may(Role.MANAGER):
-            raise UsageError(f"only admins may list another user's tasks; you are {caller.user!r}")
+            raise NotAllowedError(f"only admins may list another user's tasks; you are {caller.user!r}")
         self._open()
         return list_tasks(user=user or (None if caller.all_users else caller.user), status=status, limit=limit)
 
-    def cancel(self, caller: Caller, task_id: int | str) -> int:
+    def _changed(self, task_id: int, **counts: int | bool) -> TaskChange:
+        from rfarm.state.models import Task
+
+        return TaskChange(task_id, Task.get_by_id(task_id).status, **counts)
+
+    def cancel(self, caller: Caller, task_id: int | str) -> TaskChange:
         from rfarm.state import scheduler
 
         task = self._task(caller, task_id, change=True)
-        return scheduler.cancel_task(task.id, actor=caller.user)
+        n = scheduler.cancel_task(task.id, actor=caller.user)
+        return self._changed(task.id, frames_cancelled=n)
 
-    def pause(self, caller: Caller, task_id: int | str) -> TaskInfo:
+    def pause(self, caller: Caller, task_id: int | str) -> TaskChange:
         from rfarm.state import scheduler
 
         task = self._task(caller, task_id, change=True)
         scheduler.pause_task(task.id, actor=caller.user)
-        return self.task(caller, task.id, with_frames=False)
+        return self._changed(task.id)
 
-    def resume(self, caller: Caller, task_id: int | str) -> TaskInfo:
+    def resume(self, caller: Caller, task_id: int | str) -> TaskChange:
         from rfarm.state import scheduler
 
         task = self._task(caller, task_id, change=True)
         scheduler.resume_task(task.id, actor=caller.user)
         self.farm.queue.notify(task.id, count=4)
-        return self.task(caller, task.id, with_frames=False)
+        return self._changed(task.id)
 
-    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> int:
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
         from rfarm.state import scheduler
         from rfarm.submit.recording import WAKE_LIMIT
 
         task = self._task(caller, task_id, change=True)
         n = scheduler.retry_task(task.id, actor=caller.user, failed_only=failed_only)
         self.farm.queue.notify(task.id, count=min(n, WAKE_LIMIT))
-        return n
+        return self._changed(task.id, frames_requeued=n)
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> bool:
+    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
         from rfarm.files.workspace import remove_workspace
 
         task = self._task(caller, task_id, change=True)
-        return remove_workspace(self.config, task.user.name, task.id)
+        return self._changed(task.id, removed=remove_workspace(self.config, task.user.name, task.id))
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]:
         from rfarm.state.taskinfo import frame_logs
@@ -340,4 +368,4 @@ def open_api(config: Config) -> FarmAPI:
     return LocalFarm(config)
 
 
-__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "Submitted", "open_api"]
+__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "Submitted", "TaskChange", "open_api"]

@@ -14,6 +14,10 @@ class NotFoundError(UsageError):
     """A task, frame, node or file that does not exist (or is not the user's)."""
 
 
+class NotAllowedError(RfarmError):
+    """The caller may not do this: no token, a bad, expired or revoked one, or a role that does not permit it."""
+
+
 class AnalysisError(RfarmError):
     """A scene file that cannot be read or is not a scene."""
 

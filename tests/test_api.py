@@ -8,7 +8,7 @@ import pytest
 
 from rfarm.state import scheduler
 from rfarm.api import LocalFarm
-from rfarm.errors import NotFoundError, UsageError
+from rfarm.errors import NotAllowedError, NotFoundError, UsageError
 from rfarm.state.models import Task
 from rfarm.submit.request import SubmitRequest
 from rfarm.state.users import Caller, Role
@@ -35,9 +35,9 @@ def test_an_artist_sees_and_changes_only_their_own_tasks(api: LocalFarm) -> None
     assert Task.get_by_id(tid).status == "queued"
     assert [t.task_id for t in api.tasks(BOB)] == [bob_tid]
     assert [t.task_id for t in api.tasks(ALICE)] == [tid]
-    with pytest.raises(UsageError, match="--all is for admins"):
+    with pytest.raises(NotAllowedError, match="--all is for admins"):
         api.tasks(Caller("bob", all_users=True))
-    with pytest.raises(UsageError, match="only admins"):
+    with pytest.raises(NotAllowedError, match="only admins"):
         api.tasks(BOB, user="alice")
     for bad in ("9999", "abc", "1.5"):
         with pytest.raises(NotFoundError):
@@ -61,9 +61,9 @@ def test_a_viewer_reads_but_changes_nothing(api: LocalFarm, tmp_path: Path) -> N
     viewer = Caller("vic", Role.VIEWER)
     assert api.task(viewer, tid).status == "queued"
     for call in (api.cancel, api.pause, api.retry, api.cleanup):
-        with pytest.raises(UsageError, match="needs the artist role"):
+        with pytest.raises(NotAllowedError, match="needs the artist role"):
             call(viewer, tid)
-    with pytest.raises(UsageError, match="needs the artist role"):
+    with pytest.raises(NotAllowedError, match="needs the artist role"):
         api.submit(viewer, SubmitRequest(scene="/s.blend", renderer="blender", frames=[1]))
     assert Task.get_by_id(tid).status == "queued"
 
@@ -74,13 +74,13 @@ def test_nodes_and_hardware_configs_are_changed_by_managers_only(api: LocalFarm)
 
     register_node("n1", detect_hardware(Path(".")), tags=[], renderers={"blender": "5.0"})
     for caller in (ALICE, Caller("vic", Role.VIEWER)):
-        with pytest.raises(UsageError, match="needs the manager role"):
+        with pytest.raises(NotAllowedError, match="needs the manager role"):
             api.set_node_enabled(caller, "n1", False)
-        with pytest.raises(UsageError, match="needs the manager role"):
+        with pytest.raises(NotAllowedError, match="needs the manager role"):
             api.add_hardware_config(caller, "big", ram_gb=64)
-        with pytest.raises(UsageError, match="needs the manager role"):
+        with pytest.raises(NotAllowedError, match="needs the manager role"):
             api.remove_hardware_config(caller, "big")
-        with pytest.raises(UsageError, match="needs the admin role"):
+        with pytest.raises(NotAllowedError, match="needs the admin role"):
             api.users(caller)
     manager = Caller("mia", Role.MANAGER)
     api.set_node_enabled(manager, "n1", False)

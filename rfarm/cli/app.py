@@ -1,7 +1,7 @@
 """The ``rfarm`` command: a thin Typer shell over the library.
 
 Exit codes: 0 success, 1 the work failed, 2 bad usage or bad input, 3 a
-service is unreachable, 130 interrupted. Every :class:`RfarmError` becomes
+service is unreachable, 4 not allowed, 130 interrupted. Every :class:`RfarmError` becomes
 one ``Error: ...`` line on stderr; nothing else is printed for it.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ def run(args: list[str]) -> int:
         ConfigError,
         IntegrityError,
         JobFailed,
+        NotAllowedError,
         RfarmError,
         ServiceError,
         UsageError,
@@ -40,7 +41,7 @@ def run(args: list[str]) -> int:
 
     exit_codes: dict[type[BaseException], int] = {
         UsageError: 2, AnalysisError: 2, ConfigError: 2, JobFailed: 1,
-        IntegrityError: 1, ServiceError: 3, Cancelled: 130, RfarmError: 1,
+        IntegrityError: 1, ServiceError: 3, NotAllowedError: 4, Cancelled: 130, RfarmError: 1,
     }
     debug = "--debug" in args
     if debug:

@@ -12,7 +12,7 @@ from rfarm.cli.output import err_console, info, out_console, print_json
 from rfarm.state.states import TERMINAL, FrameState, TaskState
 
 if TYPE_CHECKING:
-    from rfarm.api import FarmAPI
+    from rfarm.api import FarmAPI, TaskChange
     from rfarm.state.taskinfo import TaskInfo
     from rfarm.state.users import Caller
 
@@ -186,8 +186,8 @@ def cancel(task: TaskArg, all_users: AllOption = False, json: JsonOption = False
     Example: rfarm cancel 12
     """
     api, caller, _ = connect(all_users=all_users)
-    n = api.cancel(caller, task)
-    _done({"task_id": int(task), "status": "cancelled", "frames_cancelled": n}, json, f"task {task} cancelled ({n} frames)")
+    change = api.cancel(caller, task)
+    _done(change, json, f"task {task} cancelled ({change.frames_cancelled} frames)")
     return 0
 
 
@@ -197,8 +197,7 @@ def pause(task: TaskArg, all_users: AllOption = False, json: JsonOption = False)
     Example: rfarm pause 12
     """
     api, caller, _ = connect(all_users=all_users)
-    one = api.pause(caller, task)
-    _done({"task_id": one.task_id, "status": one.status}, json, f"task {task} paused")
+    _done(api.pause(caller, task), json, f"task {task} paused")
     return 0
 
 
@@ -208,8 +207,7 @@ def resume(task: TaskArg, all_users: AllOption = False, json: JsonOption = False
     Example: rfarm resume 12
     """
     api, caller, _ = connect(all_users=all_users)
-    one = api.resume(caller, task)
-    _done({"task_id": one.task_id, "status": one.status}, json, f"task {task} resumed")
+    _done(api.resume(caller, task), json, f"task {task} resumed")
     return 0
 
 
@@ -224,8 +222,8 @@ def retry(
     Example: rfarm retry 12 --failed
     """
     api, caller, _ = connect(all_users=all_users)
-    n = api.retry(caller, task, failed_only=failed)
-    _done({"task_id": int(task), "status": "queued", "frames_requeued": n}, json, f"task {task}: {n} frames queued again")
+    change = api.retry(caller, task, failed_only=failed)
+    _done(change, json, f"task {task}: {change.frames_requeued} frames queued again")
     return 0
 
 
@@ -235,9 +233,8 @@ def cleanup(task: TaskArg, all_users: AllOption = False, json: JsonOption = Fals
     Example: rfarm cleanup 12
     """
     api, caller, _ = connect(all_users=all_users)
-    removed = api.cleanup(caller, task)
-    _done({"task_id": int(task), "removed": removed}, json,
-          f"task {task}: workspace {'removed' if removed else 'already gone'}")
+    change = api.cleanup(caller, task)
+    _done(change, json, f"task {task}: workspace {'removed' if change.removed else 'already gone'}")
     return 0
 
 
@@ -285,9 +282,9 @@ def logs(
 # -- helpers ---------------------------------------------------------------
 
 
-def _done(doc: dict, json: bool, message: str) -> None:  # type: ignore[type-arg]
+def _done(change: TaskChange, json: bool, message: str) -> None:
     if json:
-        print_json(doc)
+        print_json(change.to_dict())
     else:
         info(message)
 

@@ -107,7 +107,7 @@ def test_another_users_task_is_not_found(scene: Path, home: Path, home_env: dict
     assert cli_json("status", env=home_env) == []
     assert [t["task_id"] for t in cli_json("status", env={**home_env, "RFARM_USER": "bob"})] == [tid]
     # --all is for admins only
-    assert_one_error_line(*run_cli("status", str(tid), "--all", env=home_env))
+    assert_one_error_line(*run_cli("status", str(tid), "--all", env=home_env), exit_code=4)
     admin_env = {**home_env, "RFARM_ADMINS": TEST_USER}
     assert cli_json("status", str(tid), "--all", env=admin_env)["status"] == "queued"
     assert cli_json("cancel", str(tid), "--all", env=admin_env)["status"] == "cancelled"

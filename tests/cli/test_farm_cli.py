@@ -37,7 +37,7 @@ def test_hwconfig_needs_are_checked_at_submit(home_env: dict[str, str], tmp_path
     scene = tmp_path / "s.ma"
     scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
     code, _, err = run_cli("hwconfig", "add", "huge", "--ram", "8", env=home_env)
-    assert code == 2 and "needs the manager role" in err  # artists do not change the farm's configs
+    assert code == 4 and "needs the manager role" in err  # artists do not change the farm's configs
     home_env = {**home_env, "RFARM_ADMINS": TEST_USER}
     made = cli_json(home_env, "hwconfig", "add", "huge", "--ram", "100000", "--gpus", "16", "--tag", "gpu")
     assert made == {"name": "huge", "ram_gb": 100000.0, "gpus": 16, "gpu_memory_gb": 0.0, "tags": ["gpu"]}
@@ -67,7 +67,7 @@ def test_nodes_list_disable_enable(home_env: dict[str, str], tmp_path: Path) -> 
     assert (node["name"], node["is_enabled"], node["tags"]) == ("n1", True, ["fx"])
     assert node["state"].startswith("offline since ") and "maya" in node["renderers"]
     code, _, err = run_cli("nodes", "disable", "n1", env=env)
-    assert code == 2 and "needs the manager role" in err  # artists do not change the farm's nodes
+    assert code == 4 and "needs the manager role" in err  # artists do not change the farm's nodes
     env = {**env, "RFARM_ADMINS": TEST_USER}
     assert run_cli("nodes", "disable", "n1", env=env)[0] == 0
     tid = cli_json(env, "submit", str(scene), "--frames", "1")["task_id"]
