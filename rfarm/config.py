@@ -257,10 +257,17 @@ def set_key(path: Path, name: str, raw: str) -> Any:
     if key is None:
         raise ConfigError(f"unknown config key {name!r}; known keys: {', '.join(KEYS)}")
     value = coerce(key, raw)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path} is not a file; move it aside to keep settings there")
     doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
     doc[name] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp.is_file():
+            tmp.unlink()
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return value

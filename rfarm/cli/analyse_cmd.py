@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from rfarm.cli.options import JsonOption
-from rfarm.cli.output import err_console, out_console, print_json
+from rfarm.cli.output import err_console, out_console, print_json, write_file
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +33,7 @@ def analyse(
 
     result = analyse_for_farm(scene, project=str(project) if project else None, backend=backend)
     if output is not None:
-        output.write_text(result.to_json(indent=2), encoding="utf-8")
+        write_file(output, result.to_json(indent=2), what="--output")
     if json:
         print_json(result.to_dict())
     else:

@@ -7,6 +7,7 @@ import typer
 
 from rfarm.cli.options import JsonOption, connect
 from rfarm.cli.output import info, out_console, print_json
+from rfarm.errors import UsageError
 
 nodes_app = typer.Typer(help="List render nodes; enable or disable one.", invoke_without_command=True)
 hwconfig_app = typer.Typer(help="Named hardware configs tasks can ask for.", no_args_is_help=True)
@@ -146,6 +147,10 @@ def hwconfig_remove(name: Annotated[str, typer.Argument(help="The config's name.
     return 0
 
 
+#: the longest window ``stats`` looks back over: ten years
+MAX_HOURS = 10 * 366 * 24
+
+
 def stats(
     hours: Annotated[float, typer.Option(help="Outcomes over this many past hours.")] = 24,
     json: JsonOption = False,
@@ -158,6 +163,8 @@ def stats(
 
     from rich.table import Table
 
+    if not 0 < hours <= MAX_HOURS:  # NaN fails every comparison
+        raise UsageError(f"--hours must be a positive number, at most {MAX_HOURS} (ten years); got {hours:g}")
     api, caller, _ = connect()
     s = api.stats(caller, window=timedelta(hours=hours))
     if json:

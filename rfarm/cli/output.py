@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from rfarm.errors import UsageError, first_line
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +29,16 @@ def error(message: str) -> None:
     """One ``Error: ...`` line on stderr."""
     line = " ".join(str(message).split())
     err_console().print(f"[red]Error:[/red] {line}", markup=True, soft_wrap=True)
+
+
+def write_file(path: Path, text: str, *, what: str) -> None:
+    """Write ``text`` to a file the user named; a path that cannot be written is bad input."""
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder; name a file")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {path}: {exc.strerror or first_line(exc)}") from None
 
 
 def info(message: str) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rfarm.errors import NotFoundError
+from rfarm.errors import NotFoundError, UsageError, first_line
 from rfarm.files.progress import Progress, ProgressCallback, report
 from rfarm.state.users import Caller
 from rfarm.files.workspace import safe_member
@@ -27,6 +27,15 @@ class DownloadSummary:
                 "refetched": self.refetched, "dest": self.dest}
 
 
+def _prepare_folder(dest: Path) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"--dest {dest} is a file, not a folder")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make the folder {dest}: {exc.strerror or first_line(exc)}") from None
+
+
 def download_results(
     api: FarmAPI, caller: Caller, task_id: int | str, dest: Path, *, on_progress: ProgressCallback | None = None
 ) -> DownloadSummary:
@@ -41,6 +50,7 @@ def download_results(
     results = api.results(caller, task.task_id)
     if not results:
         raise NotFoundError(f"Task {task.task_id} has no results in storage yet.")
+    _prepare_folder(dest)
     targets = [(r, Path(dest, *safe_member(r.path, f"results of task {task.task_id}"))) for r in results]
     bytes_total = sum(r.size for r in results)
     bytes_done = refetched = 0

@@ -76,6 +76,10 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") + "+00:00"
 
 
+#: the largest id or frame number a database column holds (a signed 64-bit integer)
+MAX_ID = 2**63 - 1
+
+
 def find_task(task_id: int | str, *, owner: str | None = None) -> Task:
     """The task, or NotFoundError; with ``owner``, only if that user submitted it.
 
@@ -85,6 +89,8 @@ def find_task(task_id: int | str, *, owner: str | None = None) -> Task:
         tid = int(task_id)
     except (TypeError, ValueError):
         raise NotFoundError(f"no task {task_id!r}: task ids are numbers") from None
+    if not 0 < tid <= MAX_ID:
+        raise NotFoundError(f"no task {tid}")
     query = Task.select(Task, User).join(User).where(Task.id == tid)
     if owner is not None:
         query = query.where(User.name == owner)
@@ -129,6 +135,8 @@ def frame_logs(task: Task, number: int | None) -> list[FrameLog]:
     """The latest log of each of the task's frames (or of one frame)."""
     query = Frame.select(Frame.number, Frame.attempts, Frame.log_path).where(Frame.task == task.id).order_by(Frame.number)
     if number is not None:
+        if abs(number) > MAX_ID:
+            raise NotFoundError(f"task {task.id} has no frame {number}")
         query = query.where(Frame.number == number)
         if not query.exists():
             raise NotFoundError(f"task {task.id} has no frame {number}")

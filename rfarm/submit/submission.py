@@ -95,12 +95,12 @@ def build_request(
         test_frames=tests,
         priority=priority,
         chunk_size=chunk,
-        timeout_s=_seconds(timeout_min),
+        timeout_s=_seconds(timeout_min, "--timeout"),
         ram_gb=ram_gb,
         gpus=gpus,
         gpu_memory_gb=gpu_memory_gb,
         tags=tuple(tags),
-        no_progress_timeout_s=_seconds(no_progress_timeout_min),
+        no_progress_timeout_s=_seconds(no_progress_timeout_min, "--no-progress-timeout"),
         camera=camera,
         layers=tuple(layers),
         output_dir=os.path.abspath(output_dir) if output_dir else None,
@@ -155,9 +155,17 @@ def parse_resolution(text: str) -> dict[str, int]:
     return {"width": int(match[1]), "height": int(match[2])}
 
 
-def _seconds(minutes: float | None) -> int | None:
+#: the longest time limit a task may set: a year
+MAX_LIMIT_MIN = 366 * 24 * 60
+
+
+def _seconds(minutes: float | None, flag: str) -> int | None:
     """Whole seconds of a time limit given in minutes (a part second counts as one)."""
-    return None if minutes is None else math.ceil(minutes * 60)
+    if minutes is None:
+        return None
+    if not 0 < minutes <= MAX_LIMIT_MIN:  # NaN fails every comparison
+        raise UsageError(f"{flag} must be a positive number of minutes, at most {MAX_LIMIT_MIN} (a year); got {minutes:g}")
+    return math.ceil(minutes * 60)
 
 
 def missing_warnings(analysis: AnalysisResult) -> list[str]:

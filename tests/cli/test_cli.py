@@ -307,3 +307,51 @@ def test_two_homes_share_nothing(tmp_path: Path, scene: Path) -> None:
     for home in (home_a, home_b):
         assert (home / "rfarm.db").is_file()
     assert not any(home_b in p.parents for p in home_a.rglob("*"))
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("args", [
+    ["status", HUGE], ["cancel", HUGE], ["retry", HUGE], ["logs", HUGE], ["download", HUGE],
+    ["status", "--", "-1"], ["status", "0"],
+])
+def test_an_id_no_database_holds_is_an_unknown_task(args: list[str], home_env: dict[str, str]) -> None:
+    line = assert_one_error_line(*run_cli(*args, env=home_env))
+    assert "no task" in line
+
+
+@pytest.mark.parametrize("value", ["1e300", "nan", "inf", "-5", "0"])
+def test_a_time_limit_no_task_can_hold_is_refused(value: str, scene: Path, home: Path, home_env: dict[str, str]) -> None:
+    for flag in ("--timeout", "--no-progress-timeout"):
+        line = assert_one_error_line(*run_cli("submit", str(scene), "--frames", "1", flag, value, env=home_env))
+        assert flag in line
+    assert tasks_recorded(home) == 0
+
+
+@pytest.mark.parametrize("value", ["1e12", "nan", "inf", "-1", "0"])
+def test_a_stats_window_that_is_no_span_of_time_is_refused(value: str, home_env: dict[str, str]) -> None:
+    assert "--hours" in assert_one_error_line(*run_cli("stats", "--hours", value, env=home_env))
+
+
+def test_frame_numbers_and_output_paths_that_cannot_be_are_one_line(
+    scene: Path, tmp_path: Path, home_env: dict[str, str]
+) -> None:
+    tid = submit(scene, home_env, "--frames", "1-2")
+    assert "no frame" in assert_one_error_line(*run_cli("logs", str(tid), "--frame", HUGE, env=home_env))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for target, needle in ((folder, "is a folder"), (tmp_path / "nowhere" / "a.json", "cannot write")):
+        for extra in ([], ["--json"]):
+            line = assert_one_error_line(*run_cli("analyse", str(scene), "-o", str(target), *extra, env=home_env))
+            assert needle in line
+    assert list(folder.iterdir()) == []
+
+
+def test_config_set_where_no_file_can_be_written_is_one_line(home: Path, home_env: dict[str, str]) -> None:
+    (home / "rfarm.toml").mkdir(parents=True)
+    assert "is not a file" in assert_one_error_line(*run_cli("config", "set", "user", "x", env=home_env))
+    (home / "rfarm.toml").rmdir()
+    (home / "rfarm.toml.tmp").mkdir()  # the atomic write's temporary file cannot be made
+    assert "cannot write" in assert_one_error_line(*run_cli("config", "set", "user", "x", env=home_env))
+    assert not (home / "rfarm.toml").exists()
