@@ -50,8 +50,8 @@ def download_results(
     results = api.results(caller, task.task_id)
     if not results:
         raise NotFoundError(f"Task {task.task_id} has no results in storage yet.")
-    _prepare_folder(dest)
     targets = [(r, Path(dest, *safe_member(r.path, f"results of task {task.task_id}"))) for r in results]
+    _prepare_folder(dest)
     bytes_total = sum(r.size for r in results)
     bytes_done = refetched = 0
     for done, (result, target) in enumerate(targets, 1):
