@@ -408,6 +408,27 @@ def run_together(
                 p.wait(timeout=10)
 
 
+
+def assert_one_error_line(code: int, out: str, err: str, *, exit_code: int = 2, json_doc: bool = False) -> str:
+    """A refused command: its exit code, one ``Error:`` line on stderr, no traceback.
+
+    Stdout is empty, or with ``json_doc`` (the command ran with ``--json``) exactly one
+    error document, ``{"error": {"type", "message"}, "exit_code"}``, that agrees with it.
+    """
+    assert code == exit_code, f"exit {code}, stderr: {err}"
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+    assert lines[0].startswith("Error: "), lines[0]
+    if json_doc:
+        doc = json.loads(out)
+        assert set(doc) == {"error", "exit_code"} and doc["exit_code"] == exit_code, doc
+        assert set(doc["error"]) == {"type", "message"} and doc["error"]["type"], doc
+        assert " ".join(lines[0].removeprefix("Error: ").split()) == doc["error"]["message"]
+    else:
+        assert out == ""
+    return lines[0]
+
 def cli_json(*args: str, env: Mapping[str, str]) -> Any:
     """Run an ``rfarm ... --json`` command that must succeed (in this process); its one JSON document."""
     code, out, err = run_cli(*args, "--json", env=env)

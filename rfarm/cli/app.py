@@ -25,7 +25,7 @@ def run(args: list[str]) -> int:
     from peewee import PeeweeException
 
     from rfarm.cli.commands import build_app
-    from rfarm.cli.output import error
+    from rfarm.cli.output import error, print_json
     from rfarm.errors import (
         AnalysisError,
         Cancelled,
@@ -46,35 +46,38 @@ def run(args: list[str]) -> int:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     configure_logging(debug=debug)
     command = build_app()
     clicks = click_exceptions()
+
+    def failed(code: int, kind: str, message: str) -> int:
+        """One ``Error:`` line, and with ``--json`` the error as the command's one document."""
+        error(message)
+        if wants_json:
+            print_json({"error": {"type": kind, "message": " ".join(message.split())}, "exit_code": code})
+        return code
+
     try:
         result = command.main(args=args, prog_name="rfarm", standalone_mode=False)
     except clicks.NoArgsIsHelpError as exc:
         exc.show()
         return 2
-    except clicks.UsageError as exc:
-        error(exc.format_message())
-        return 2
     except clicks.ClickException as exc:
-        error(exc.format_message())
-        return 2
+        return failed(2, "UsageError", exc.format_message())
     except typer_exit() as exc:
         return int(exc.exit_code)
     except (typer_abort(), KeyboardInterrupt):
-        error("interrupted")
-        return 130
+        return failed(130, "Cancelled", "interrupted")
     except RfarmError as exc:
         if debug:
             raise
-        error(str(exc))
-        return next(code for cls in type(exc).__mro__ if (code := exit_codes.get(cls)) is not None)
+        code = next(code for cls in type(exc).__mro__ if (code := exit_codes.get(cls)) is not None)
+        return failed(code, type(exc).__name__, str(exc))
     except PeeweeException as exc:  # the database failed under a command: a service error
         if debug:
             raise
-        error(f"database: {first_line(exc)}")
-        return 3
+        return failed(3, "ServiceError", f"database: {first_line(exc)}")
     return result if isinstance(result, int) else 0
 
 

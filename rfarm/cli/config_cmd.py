@@ -40,15 +40,19 @@ def show(json: JsonOption = False) -> int:
 def set_(
     key: Annotated[str, typer.Argument(help="The setting's name.")],
     value: Annotated[str, typer.Argument(help="Its new value (lists: comma-separated).")],
+    json: JsonOption = False,
 ) -> int:
     """Set a key in the config file, keeping its comments.
 
     Example: rfarm config set lease_seconds 120
     """
-    from rfarm.cli.output import info
+    from rfarm.cli.output import info, print_json
     from rfarm.config import load_config, set_key
 
     config = load_config()
     stored = set_key(config.path, key, value)
-    info(f"{key} = {stored!r} in {config.path}")
+    if json:
+        print_json({"key": key, "value": stored, "path": str(config.path)})
+    else:
+        info(f"{key} = {stored!r} in {config.path}")
     return 0

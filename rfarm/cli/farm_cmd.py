@@ -69,27 +69,37 @@ def nodes(ctx: typer.Context, json: JsonOption = False) -> int:
 
 
 @nodes_app.command("disable")
-def disable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> int:
+def disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The node's name.")],
+            json: JsonOption = False) -> int:
     """Stop a node from claiming frames (what it renders now finishes).
 
     Example: rfarm nodes disable node07
     """
-    return _set_enabled(name, False)
+    return _set_enabled(name, False, json or _group_json(ctx))
 
 
 @nodes_app.command("enable")
-def enable(name: Annotated[str, typer.Argument(help="The node's name.")]) -> int:
+def enable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The node's name.")],
+           json: JsonOption = False) -> int:
     """Let a disabled node claim frames again.
 
     Example: rfarm nodes enable node07
     """
-    return _set_enabled(name, True)
+    return _set_enabled(name, True, json or _group_json(ctx))
 
 
-def _set_enabled(name: str, enabled: bool) -> int:
+def _group_json(ctx: typer.Context) -> bool:
+    """``rfarm nodes --json disable wk``: the flag given to the group holds for its command."""
+    return bool(ctx.parent is not None and ctx.parent.params.get("json"))
+
+
+def _set_enabled(name: str, enabled: bool, json: bool) -> int:
     api, caller, _ = connect()
     api.set_node_enabled(caller, name, enabled)
-    info(f"node {name} {'enabled' if enabled else 'disabled'}")
+    if json:
+        print_json({"node": name, "enabled": enabled})
+    else:
+        info(f"node {name} {'enabled' if enabled else 'disabled'}")
     return 0
 
 
@@ -136,14 +146,17 @@ def hwconfig_list(json: JsonOption = False) -> int:
 
 
 @hwconfig_app.command("remove")
-def hwconfig_remove(name: Annotated[str, typer.Argument(help="The config's name.")]) -> int:
+def hwconfig_remove(name: Annotated[str, typer.Argument(help="The config's name.")], json: JsonOption = False) -> int:
     """Remove a hardware config.
 
     Example: rfarm hwconfig remove gpu-large
     """
     api, caller, _ = connect()
     api.remove_hardware_config(caller, name)
-    info(f"hardware config {name} removed")
+    if json:
+        print_json({"name": name, "removed": True})
+    else:
+        info(f"hardware config {name} removed")
     return 0
 
 

@@ -1,6 +1,7 @@
 """``rfarm submit`` and the commands that watch and control tasks."""
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
@@ -12,6 +13,7 @@ from rfarm.cli.output import err_console, info, out_console, print_json
 from rfarm.state.states import TERMINAL, FrameState, TaskState
 
 if TYPE_CHECKING:
+    from rfarm.state.taskinfo import FrameLog
     from rfarm.api import FarmAPI, TaskChange
     from rfarm.state.taskinfo import TaskInfo
     from rfarm.state.users import Caller
@@ -243,38 +245,52 @@ def logs(
     frame: Annotated[Optional[int], typer.Option("--frame", help="Only this frame's log.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
     all_users: AllOption = False,
+    json: Annotated[bool, typer.Option(
+        "--json", help="One JSON document; with --follow, one JSON line per piece of log.")] = False,
 ) -> int:
     """Print the render logs of a task (or one frame).
 
     Example: rfarm logs 12 --frame 50 -f
     """
-    import sys
-
     api, caller, _ = connect(all_users=all_users)
     entries = api.frame_logs(caller, task, frame)
     printed = False
+    pieces: list[dict[str, object]] = []
+
+    def emit(entry: FrameLog, text: str) -> None:
+        nonlocal printed
+        printed = True
+        if json and not follow:
+            pieces.append({"frame": entry.frame, "attempt": entry.attempt, "text": text})
+        elif json:
+            print_json({"frame": entry.frame, "attempt": entry.attempt, "text": text}, compact=True)
+        else:
+            sys.stdout.write(text)
+
     for entry in entries:
-        if len(entries) > 1 and (entry.path or entry.attempt):
+        if len(entries) > 1 and (entry.path or entry.attempt) and not json:
             sys.stdout.write(f"==> frame {entry.frame} <==\n")
         chunk = api.read_log(caller, task, entry.frame, entry.attempt)
         if chunk is None:
             continue
-        sys.stdout.write(chunk.text)
-        printed = True
+        emit(entry, chunk.text)
         offset = chunk.next_offset
         while follow:
             sys.stdout.flush()
             one = api.task(caller, task)
             if all(f.status in TERMINAL for f in one.frames if f.frame == entry.frame):
                 tail = api.read_log(caller, task, entry.frame, entry.attempt, offset)
-                sys.stdout.write(tail.text if tail else "")
+                if tail and tail.text:
+                    emit(entry, tail.text)
                 break
             time.sleep(0.5)
             more = api.read_log(caller, task, entry.frame, entry.attempt, offset)
-            if more is not None:
-                sys.stdout.write(more.text)
+            if more is not None and more.text:
+                emit(entry, more.text)
                 offset = more.next_offset
-    if not printed:
+    if json and not follow:
+        print_json({"task_id": int(task), "logs": pieces})
+    elif not printed and not json:
         info("no log yet: the frame has not started rendering")
     return 0
 

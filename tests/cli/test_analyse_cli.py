@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from rfarm_testlib import clean_env, run_cli
+from rfarm_testlib import assert_one_error_line, clean_env, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "turntable.blend"
@@ -47,12 +47,10 @@ def test_a_scene_that_cannot_render_exits_1_with_the_document(tmp_path: Path) ->
 def test_unreadable_scenes_exit_2_with_one_line(tmp_path: Path) -> None:
     junk = tmp_path / "junk.ma"
     junk.write_bytes(b"\x00\x01garbage" * 100)
-    for path in (junk, tmp_path / "missing.ma"):
+    for path, kind in ((junk, "AnalysisError"), (tmp_path / "missing.ma", "NotFoundError")):
         code, stdout, stderr = run_cli("analyse", str(path), "--json", env=clean_env())
-        assert code == 2
-        assert stdout == ""
-        lines = stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("Error:"), stderr
+        assert_one_error_line(code, stdout, stderr, json_doc=True)
+        assert json.loads(stdout)["error"]["type"] == kind
 
 
 def test_submit_takes_the_frame_range_from_the_scene(home_env: dict[str, str]) -> None:
@@ -66,9 +64,8 @@ def test_submit_takes_the_frame_range_from_the_scene(home_env: dict[str, str]) -
 def test_strict_submit_refuses_missing_dependencies(tmp_path: Path, home_env: dict[str, str]) -> None:
     scene = no_camera_scene(tmp_path)
     code, stdout, stderr = run_cli("submit", str(scene), "--strict", "--json", env=home_env)
-    assert code == 2
-    assert stdout == ""
-    assert "--strict: 2 dependencies are missing" in stderr
+    assert_one_error_line(code, stdout, stderr, json_doc=True)
+    assert "--strict: 2 dependencies are missing" in json.loads(stdout)["error"]["message"]
     code, stdout, stderr = run_cli("submit", str(scene), "--json", env=home_env)
     assert code == 0, stderr
     assert "missing dependency wood.ftn" in stderr

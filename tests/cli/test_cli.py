@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rfarm_testlib import TEST_USER, clean_env, cli_json, run_cli
+from rfarm_testlib import TEST_USER, assert_one_error_line, clean_env, cli_json, run_cli
 
 ISO_UTC_MICROS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
 TASK_STATES = {"queued", "rendering", "held", "paused", "done", "failed", "cancelled"}
@@ -22,16 +22,6 @@ FRAME_KEYS = {"frame", "status", "attempts", "is_test", "worker", "error", "star
 @pytest.fixture
 def scene(tmp_path: Path, make_blend: Callable[..., Path]) -> Path:
     return make_blend(tmp_path / "scenes" / "shot.blend", samples=1, frames=3, size=16)
-
-
-def assert_one_error_line(code: int, out: str, err: str, *, exit_code: int = 2) -> str:
-    assert code == exit_code, f"exit {code}, stderr: {err}"
-    assert "Traceback" not in err and "Traceback" not in out
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
-    assert lines[0].startswith("Error: "), lines[0]
-    assert out == ""
-    return lines[0]
 
 
 def tasks_recorded(home: Path) -> int:
@@ -343,7 +333,8 @@ def test_frame_numbers_and_output_paths_that_cannot_be_are_one_line(
     folder.mkdir()
     for target, needle in ((folder, "is a folder"), (tmp_path / "nowhere" / "a.json", "cannot write")):
         for extra in ([], ["--json"]):
-            line = assert_one_error_line(*run_cli("analyse", str(scene), "-o", str(target), *extra, env=home_env))
+            result = run_cli("analyse", str(scene), "-o", str(target), *extra, env=home_env)
+            line = assert_one_error_line(*result, json_doc=bool(extra))
             assert needle in line
     assert list(folder.iterdir()) == []
 
@@ -355,3 +346,33 @@ def test_config_set_where_no_file_can_be_written_is_one_line(home: Path, home_en
     (home / "rfarm.toml.tmp").mkdir()  # the atomic write's temporary file cannot be made
     assert "cannot write" in assert_one_error_line(*run_cli("config", "set", "user", "x", env=home_env))
     assert not (home / "rfarm.toml").exists()
+
+
+def test_with_json_an_error_is_one_json_document(scene: Path, home: Path, home_env: dict[str, str]) -> None:
+    tid = submit(scene, home_env, "--frames", "1", "--user", "bob")
+    cases = [
+        (["status", "999", "--json"], 2, "NotFoundError"),
+        (["status", str(tid), "--json"], 2, "NotFoundError"),  # bob's task is not alice's to see
+        (["status", str(tid), "--all", "--json"], 4, "NotAllowedError"),
+        (["submit", str(scene), "--frames", "1", "--no-such-flag", "--json"], 2, "UsageError"),
+        (["submit", str(scene), "--frames", "9-1", "--json"], 2, "UsageError"),
+        (["nodes", "--json", "disable", "wk"], 4, "NotAllowedError"),
+        (["config", "set", "no_such_key", "1", "--json"], 2, "ConfigError"),
+        (["logs", str(tid), "--json"], 2, "NotFoundError"),
+    ]
+    for args, exit_code, kind in cases:
+        code, out, err = run_cli(*args, env=home_env)
+        assert_one_error_line(code, out, err, exit_code=exit_code, json_doc=True)
+        assert json.loads(out)["error"]["type"] == kind, args
+    # without --json stdout stays empty
+    assert_one_error_line(*run_cli("status", "999", env=home_env))
+
+
+def test_small_commands_answer_with_json(home: Path, home_env: dict[str, str]) -> None:
+    doc = cli_json("config", "set", "lease_seconds", "90", env=home_env)
+    assert doc == {"key": "lease_seconds", "value": 90, "path": str(home / "rfarm.toml")}
+    admin = {**home_env, "RFARM_ADMINS": TEST_USER}
+    code, out, err = run_cli("nodes", "--json", "disable", "ghost", env=admin)
+    assert_one_error_line(code, out, err, json_doc=True)
+    assert cli_json("hwconfig", "add", "big", "--ram", "64", env=admin)["name"] == "big"
+    assert cli_json("hwconfig", "remove", "big", env=admin) == {"name": "big", "removed": True}

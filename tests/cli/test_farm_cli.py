@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from rfarm_testlib import TEST_USER, run_cli
+from rfarm_testlib import TEST_USER, assert_one_error_line, run_cli
 
 from rfarm.state.queue import Queue
 
@@ -50,10 +50,12 @@ def test_hwconfig_needs_are_checked_at_submit(home_env: dict[str, str], tmp_path
                             capture_output=True, text=True, timeout=60)
     assert worker.returncode == 0, worker.stderr
     code, out, err = run_cli("submit", str(scene), "--frames", "1", "--hardware-config", "huge", "--json", env=home_env)
-    assert code == 2 and out == ""
+    assert_one_error_line(code, out, err, json_doc=True)
     assert err.strip().startswith("Error: not enough hardware") and "the largest node, small" in err
     code, _, err = run_cli("submit", str(scene), "--hardware-config", "nope", env=home_env)
     assert code == 2 and "no hardware config named 'nope'" in err
+    assert cli_json(home_env, "hwconfig", "remove", "huge") == {"name": "huge", "removed": True}
+    assert cli_json(home_env, "hwconfig", "list") == []
 
 
 @pytest.mark.e2e
@@ -69,11 +71,11 @@ def test_nodes_list_disable_enable(home_env: dict[str, str], tmp_path: Path) -> 
     code, _, err = run_cli("nodes", "disable", "n1", env=env)
     assert code == 4 and "needs the manager role" in err  # artists do not change the farm's nodes
     env = {**env, "RFARM_ADMINS": TEST_USER}
-    assert run_cli("nodes", "disable", "n1", env=env)[0] == 0
+    assert cli_json(env, "nodes", "disable", "n1") == {"node": "n1", "enabled": False}
     tid = cli_json(env, "submit", str(scene), "--frames", "1")["task_id"]
     assert subprocess.run(burst, env=env, capture_output=True, timeout=60).returncode == 0
     assert cli_json(env, "status", str(tid))["frames"][0]["status"] == "queued", "a disabled node claims nothing"
-    assert run_cli("nodes", "enable", "n1", env=env)[0] == 0
+    assert cli_json(env, "nodes", "enable", "n1") == {"node": "n1", "enabled": True}
     assert subprocess.run(burst, env=env, capture_output=True, timeout=60).returncode == 0
     assert cli_json(env, "status", str(tid))["status"] == "done"
     stats = cli_json(env, "stats")
@@ -81,8 +83,9 @@ def test_nodes_list_disable_enable(home_env: dict[str, str], tmp_path: Path) -> 
     assert [n["node"] for n in stats["nodes"]] == ["n1"] and stats["nodes"][0]["mean_frame_s"] > 0
     assert stats["nodes"][0]["upload_mb_s"] > 0 and stats["upload_mb_s"] == stats["nodes"][0]["upload_mb_s"]
     assert stats["nodes"][0]["download_mb_s"] > 0 and stats["download_mb_s"] == stats["nodes"][0]["download_mb_s"]
-    code, _, err = run_cli("nodes", "disable", "ghost", env=env)
-    assert code == 2 and "no node named 'ghost'" in err
+    code, out, err = run_cli("nodes", "disable", "ghost", "--json", env=env)
+    assert_one_error_line(code, out, err, json_doc=True)
+    assert json.loads(out)["error"]["type"] == "NotFoundError" and "no node named 'ghost'" in err
 
 
 def test_queue_messages_signed_with_another_secret_are_refused(redis_url: str, tmp_path: Path) -> None:
@@ -108,7 +111,8 @@ def test_a_shared_queue_needs_a_secret(home_env: dict[str, str], redis_url: str,
     scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
     env = {**home_env, "RFARM_QUEUE_URL": redis_url}
     code, out, err = run_cli("submit", str(scene), "--frames", "1", "--json", env=env)
-    assert code == 2 and out == "" and "queue_secret must be set" in err
+    assert_one_error_line(code, out, err, json_doc=True)
+    assert "queue_secret must be set" in err
     code, out, _ = run_cli("list", "--json", env={**env, "RFARM_QUEUE_URL": ""})
     assert json.loads(out) == [], "the refused submit recorded nothing"
     code, _, err = run_cli("submit", str(scene), "--frames", "1", env={**env, "RFARM_QUEUE_SECRET": "x"})

@@ -84,6 +84,9 @@ def test_a_chunked_maya_task_renders_through_the_worker(scene: Path, maya_env: d
     assert command.startswith(f"$ {FAKE} -r arnold -s 1 -e 2 -b 1 -rd ")  # frames 1-2 in one process
     code, log, _ = run_cli("logs", str(tid), "--frame", "2", env=maya_env)
     assert "50% done" in log and "shot.0002.exr" in log and "shot.0001.exr" not in log
+    doc = cli_json("logs", str(tid), "--json", env=maya_env)
+    assert doc["task_id"] == tid and [piece["frame"] for piece in doc["logs"]] == [1, 2, 3, 4]
+    assert "".join(p["text"] for p in doc["logs"] if p["frame"] == 2) == log
 
 
 def test_a_stalled_render_is_killed_by_the_no_progress_timeout(scene: Path, maya_env: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from rfarm_testlib import run_cli
+from rfarm_testlib import assert_one_error_line, run_cli
 
 import rfarm.storage.folder as folder
 from rfarm.errors import StorageError
@@ -40,8 +40,7 @@ def test_upload_to_unwritable_storage_exits_3_with_one_line(home_env: dict[str, 
     (project / "tex.png").write_bytes(b"\x89PNG" + b"x" * 4096)
     env = {**home_env, "RFARM_STORAGE_URL": "file:///dev/full/store"}  # no folder can be made there
     code, out, err = run_cli("upload", str(project), "--dedup", "--json", env=env)
-    assert code == 3 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:") and "Traceback" not in err
+    assert_one_error_line(code, out, err, exit_code=3, json_doc=True)
+    assert json.loads(out)["error"]["type"] == "StorageError"
     code, out, _ = run_cli("upload", str(project), "--dedup", "--json", env=home_env)
     assert code == 0 and json.loads(out)["uploaded"] == 1, "nothing was recorded as stored by the failed upload"
