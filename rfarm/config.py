@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from rfarm.errors import ConfigError
 from rfarm.pathmap import PathMap
@@ -51,6 +52,13 @@ KEYS: dict[str, Key] = {
         Key("cache_max_gb", float, 50.0, "Size past which a node's file cache drops the least recently used files."),
         Key("workspace_keep_hours", float, 24.0, "Hours a finished task's workspace stays on a node."),
         Key("min_free_gb", float, 2.0, "Free space below which a node claims nothing."),
+        Key("server_url", str, "", "https://HOST:PORT of an rfarm server; set, every command goes through it."),
+        Key("token", str, "", "The token the server gave this user (rfarm login stores it).", secret=True),
+        Key("server_ca", str, "", "CA file that signed the server's certificate; default: the system's store."),
+        Key("api_rate_limit", int, 600, "Requests a minute the server takes from one token."),
+        Key("token_days", int, 90, "Days a new token stays valid."),
+        Key("token_secret", str, "", "Secret the server signs tokens with; default: one kept in the database.",
+            secret=True),
     )
 }
 
@@ -114,6 +122,12 @@ class Config:
     cache_max_gb: float
     workspace_keep_hours: float
     min_free_gb: float
+    server_url: str
+    token: str
+    server_ca: str
+    api_rate_limit: int
+    token_days: int
+    token_secret: str
     sources: Mapping[str, str]
     path: Path
     #: ``[[path_map]]`` rules (or ``RFARM_PATH_MAP``), parsed once
@@ -218,6 +232,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         values["user"], sources["user"] = login_name(), "default (OS login)"
     if values["lease_seconds"] < 2:
         raise ConfigError("lease_seconds must be at least 2")
+    for name in ("api_rate_limit", "token_days"):
+        if values[name] < 1:
+            raise ConfigError(f"{name} must be at least 1, got {values[name]}")
+    if values["server_url"] and urlsplit(values["server_url"]).scheme not in ("http", "https"):
+        raise ConfigError(f"server_url must be http://HOST:PORT or https://HOST:PORT, got {values['server_url']!r}")
     if env.get("RFARM_PATH_MAP"):
         path_map = PathMap.parse(env["RFARM_PATH_MAP"], source="RFARM_PATH_MAP")
     else:
