@@ -92,6 +92,8 @@ def test_every_key_has_an_environment_override(isolated: Path) -> None:
         env = {"RFARM_HOME": str(isolated / "h"), f"RFARM_{name.upper()}": samples[key.kind]}
         if name == "home":
             env[f"RFARM_{name.upper()}"] = str(isolated / "other")
+        if name == "server_url":
+            env[f"RFARM_{name.upper()}"] = "https://farm.example:8765"
         config = load_config(env)
         assert config.sources[name] == f"env RFARM_{name.upper()}", name
 
@@ -293,3 +295,14 @@ def test_every_setting_is_a_typed_field_of_the_config() -> None:
     kinds = {str: str, int: int, float: float, list: list[str], bool: bool}
     for name, key in KEYS.items():
         assert hints.get(name) == kinds[key.kind], f"Config.{name} should be typed {kinds[key.kind]}"
+
+
+@pytest.mark.parametrize(("name", "value", "needle"), [
+    ("server_url", "farm.example:8765", "server_url must be http"),
+    ("server_url", "ftp://farm", "server_url must be http"),
+    ("api_rate_limit", "0", "api_rate_limit must be at least 1"),
+    ("token_days", "-3", "token_days must be at least 1"),
+])
+def test_service_settings_are_checked_at_load(isolated: Path, name: str, value: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        load_config({"RFARM_HOME": str(isolated / "h"), f"RFARM_{name.upper()}": value})
