@@ -25,7 +25,7 @@ def run(args: list[str]) -> int:
     from peewee import PeeweeException
 
     from rfarm.cli.commands import build_app
-    from rfarm.cli.output import error, print_json
+    from rfarm.cli.output import documents_written, error, print_json
     from rfarm.errors import (
         AnalysisError,
         Cancelled,
@@ -47,6 +47,7 @@ def run(args: list[str]) -> int:
     if debug:
         args.remove("--debug")
     wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+    written = documents_written()
     configure_logging(debug=debug)
     command = build_app()
     clicks = click_exceptions()
@@ -54,7 +55,7 @@ def run(args: list[str]) -> int:
     def failed(code: int, kind: str, message: str) -> int:
         """One ``Error:`` line, and with ``--json`` the error as the command's one document."""
         error(message)
-        if wants_json:
+        if wants_json and documents_written() == written:  # a task's final document already said it
             print_json({"error": {"type": kind, "message": " ".join(message.split())}, "exit_code": code})
         return code
 

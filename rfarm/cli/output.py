@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from rfarm.errors import UsageError, first_line
+from rfarm.wire import to_doc
 
 
 @lru_cache(maxsize=1)
@@ -45,19 +46,18 @@ def info(message: str) -> None:
     err_console().print(message, soft_wrap=True)
 
 
-def to_jsonable(value: Any) -> Any:
-    """``value`` as JSON types; the library's records say how through their ``to_dict``."""
-    if hasattr(value, "to_dict"):
-        return to_jsonable(value.to_dict())
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
+#: whether this command has written its JSON document (an error after it then adds none)
+_documents = [0]
 
 
 def print_json(value: Any, *, compact: bool = False) -> None:
     """Exactly one JSON document on stdout (``compact``: on one line, for streams)."""
-    text = json.dumps(to_jsonable(value), indent=None if compact else 2, ensure_ascii=False)
+    text = json.dumps(to_doc(value), indent=None if compact else 2, ensure_ascii=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    _documents[0] += 1
+
+
+def documents_written() -> int:
+    """How many JSON documents this process has written to stdout."""
+    return _documents[0]
