@@ -16,10 +16,15 @@ TaskArg = Annotated[str, typer.Argument(help="The task id.", show_default=False)
 
 
 def connect(*, user: str | None = None, all_users: bool = False) -> tuple[FarmAPI, Caller, Config]:
-    """The farm's seam, who this command calls it as, and the configuration."""
+    """The farm's seam, who this command calls it as, and the configuration.
+
+    The farm's database is opened here: the caller's role is kept in it.
+    """
     from rfarm.api import open_api
     from rfarm.config import load_config
-    from rfarm.state.users import caller_for
+    from rfarm.state.farm import open_farm
+    from rfarm.state.users import local_caller
 
     config = load_config().with_user(user)
-    return open_api(config), caller_for(config, all_users=all_users), config
+    open_farm(config)
+    return open_api(config), local_caller(config, all_users=all_users), config
