@@ -455,9 +455,24 @@ class LocalFarm:
         remove_user(name)
 
 
+def local_caller(config: Config, *, all_users: bool = False) -> Caller:
+    """Who a command on this machine acts as: ``user`` with the role the farm's database keeps.
+
+    A SQLite file not made yet holds no roles, so it is left unmade (a command
+    refused for bad input writes nothing) and the configuration decides.
+    """
+    from rfarm.state.db import may_exist
+    from rfarm.state import users
+
+    if not may_exist(config.database):
+        return users.caller_for(config, all_users=all_users)
+    LocalFarm(config)._open()
+    return users.local_caller(config, all_users=all_users)
+
+
 def open_api(config: Config) -> FarmAPI:
     """The farm ``config`` names, as the seam front ends use."""
     return LocalFarm(config)
 
 
-__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "open_api"]
+__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "local_caller", "open_api"]

@@ -64,6 +64,11 @@ def _enable_wal(path: Path, *, timeout_s: float = 30) -> None:
         time.sleep(0.05)
 
 
+def may_exist(url: str) -> bool:
+    """Whether the database ``url`` names may hold rows: False only for a SQLite file not made yet."""
+    return not url.startswith("sqlite:///") or sqlite_path(url).is_file()
+
+
 def is_postgres(db: Database) -> bool:
     return isinstance(db, PostgresqlDatabase)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,3 +141,13 @@ def test_users_manage_their_own_tokens_and_password_and_only_admins_anyone_elses
         verify_token(any_farm.config, dans.token)
     with pytest.raises(NotFoundError, match="no user 'nobody'"):
         api.new_token(ROOT, "nobody")
+
+
+def test_a_command_on_a_farm_not_made_yet_leaves_it_unmade(config: Any, home: Path) -> None:
+    from rfarm.api import local_caller as command_caller
+
+    assert command_caller(config) == Caller(config.user, Role.ARTIST)
+    assert command_caller(replace(config, admins=[config.user])).role is Role.ADMIN
+    assert list(home.iterdir()) == [], "no database made just to learn there are no roles"
+    LocalFarm(config).add_user(CAROL, config.user, Role.VIEWER)
+    assert command_caller(config) == Caller(config.user, Role.VIEWER)
