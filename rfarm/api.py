@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from rfarm.storage.base import Storage
     from rfarm.state.taskinfo import FrameLog, TaskInfo
     from rfarm.files.transfer import ResultFile
+    from rfarm.state.tokens import IssuedToken, TokenInfo
     from rfarm.state.users import UserInfo
 
 
@@ -74,6 +75,18 @@ class LogChunk:
     text: str
     offset: int
     next_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A user just added, with their first token (shown once)."""
+
+    name: str
+    role: str
+    token: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "role": self.role, "token": self.token}
 
 
 class FarmAPI(Protocol):
@@ -136,6 +149,23 @@ class FarmAPI(Protocol):
     def stats(self, caller: Caller, *, window: timedelta = timedelta(hours=24)) -> FarmStats: ...
 
     def users(self, caller: Caller) -> list[UserInfo]: ...
+
+    def add_user(self, caller: Caller, name: str, role: Role | str, password: str | None = None) -> NewUser:
+        """Add a user with their first token (admins; anyone while the database holds no admin)."""
+
+    def set_role(self, caller: Caller, name: str, role: Role | str) -> UserInfo: ...
+
+    def new_token(self, caller: Caller, name: str) -> IssuedToken:
+        """A new token for ``name`` (admins, or the user themselves)."""
+
+    def tokens(self, caller: Caller, name: str | None = None) -> list[TokenInfo]:
+        """Kept tokens: every user's (admins, with ``name`` None) or one user's (admins, or the user themselves)."""
+
+    def revoke_token(self, caller: Caller, token_id: str) -> None: ...
+
+    def set_password(self, caller: Caller, name: str, password: str) -> None: ...
+
+    def remove_user(self, caller: Caller, name: str) -> None: ...
 
 
 class LocalFarm:
@@ -362,10 +392,87 @@ class LocalFarm:
         self._open()
         return list_users()
 
+    def _require_self_or_admin(self, caller: Caller, name: str, what: str) -> None:
+        if name != caller.user:
+            self._require(caller, Role.ADMIN, f"{what} of another user")
+
+    def add_user(self, caller: Caller, name: str, role: Role | str, password: str | None = None) -> NewUser:
+        from rfarm.state.tokens import issue_token
+        from rfarm.state.users import add_user, has_admin
+
+        self._open()
+        if has_admin():
+            self._require(caller, Role.ADMIN, "adding users")
+        added = add_user(name, role, password)
+        return NewUser(added.name, added.role, issue_token(self.config, added.name).token)
+
+    def set_role(self, caller: Caller, name: str, role: Role | str) -> UserInfo:
+        from rfarm.state.users import set_role
+
+        self._require(caller, Role.ADMIN, "changing a user's role")
+        self._open()
+        return set_role(name, role)
+
+    def new_token(self, caller: Caller, name: str) -> IssuedToken:
+        from rfarm.state.tokens import issue_token
+        from rfarm.state.users import get_user
+
+        self._require_self_or_admin(caller, name, "making a token")
+        self._open()
+        if name == caller.user:
+            get_user(name)  # a local user's row is made on first use, as a submit would make it
+        return issue_token(self.config, name)
+
+    def tokens(self, caller: Caller, name: str | None = None) -> list[TokenInfo]:
+        from rfarm.state.tokens import list_tokens
+
+        if name is None and not caller.may(Role.ADMIN):
+            name = caller.user
+        self._require_self_or_admin(caller, name or caller.user, "listing the tokens")
+        self._open()
+        return list_tokens(name)
+
+    def revoke_token(self, caller: Caller, token_id: str) -> None:
+        from rfarm.state.tokens import revoke_token, token_owner
+
+        self._open()
+        if token_owner(token_id) != caller.user and not caller.may(Role.ADMIN):
+            raise NotFoundError(f"no token {token_id!r} of {caller.user!r}; rfarm users tokens lists yours")
+        revoke_token(token_id)
+
+    def set_password(self, caller: Caller, name: str, password: str) -> None:
+        from rfarm.state.users import set_password
+
+        self._require_self_or_admin(caller, name, "setting the password")
+        self._open()
+        set_password(name, password)
+
+    def remove_user(self, caller: Caller, name: str) -> None:
+        from rfarm.state.users import remove_user
+
+        self._require(caller, Role.ADMIN, "removing users")
+        self._open()
+        remove_user(name)
+
+
+def local_caller(config: Config, *, all_users: bool = False) -> Caller:
+    """Who a command on this machine acts as: ``user`` with the role the farm's database keeps.
+
+    A SQLite file not made yet holds no roles, so it is left unmade (a command
+    refused for bad input writes nothing) and the configuration decides.
+    """
+    from rfarm.state.db import may_exist
+    from rfarm.state import users
+
+    if not may_exist(config.database):
+        return users.caller_for(config, all_users=all_users)
+    LocalFarm(config)._open()
+    return users.local_caller(config, all_users=all_users)
+
 
 def open_api(config: Config) -> FarmAPI:
     """The farm ``config`` names, as the seam front ends use."""
     return LocalFarm(config)
 
 
-__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "Submitted", "TaskChange", "open_api"]
+__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "local_caller", "open_api"]

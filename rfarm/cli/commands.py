@@ -14,6 +14,7 @@ def build_app() -> Any:
         farm_cmd,
         files_cmd,
         tasks_cmd,
+        users_cmd,
         worker_cmd,
     )
 
@@ -31,5 +32,6 @@ def build_app() -> Any:
     tasks_cmd.register(app)
     worker_cmd.register(app)
     farm_cmd.register(app)
+    users_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")
     return typer.main.get_command(app)

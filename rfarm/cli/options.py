@@ -16,10 +16,9 @@ TaskArg = Annotated[str, typer.Argument(help="The task id.", show_default=False)
 
 
 def connect(*, user: str | None = None, all_users: bool = False) -> tuple[FarmAPI, Caller, Config]:
-    """The farm's seam, who this command calls it as, and the configuration."""
-    from rfarm.api import open_api
+    """The farm's seam, who this command calls it as (the role the farm keeps), and the configuration."""
+    from rfarm.api import local_caller, open_api
     from rfarm.config import load_config
-    from rfarm.state.users import caller_for
 
     config = load_config().with_user(user)
-    return open_api(config), caller_for(config, all_users=all_users), config
+    return open_api(config), local_caller(config, all_users=all_users), config

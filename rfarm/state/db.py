@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from rfarm.errors import ConfigError, ServiceError, first_line
-from rfarm.state.models import MODELS, SchemaInfo, database, utcnow
+from rfarm.state.models import MODELS, SchemaInfo, Token, User, database, utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: 1: the first release; 2: users gain role, password_hash and removed_at, and tokens are kept
+SCHEMA_VERSION = 2
 #: the most values one IN list or bulk statement carries: well under the bound
 #: parameters SQLite allows in one statement (999 before 3.32)
 BATCH = 500
@@ -61,6 +62,11 @@ def _enable_wal(path: Path, *, timeout_s: float = 30) -> None:
             if conn is not None:
                 conn.close()
         time.sleep(0.05)
+
+
+def may_exist(url: str) -> bool:
+    """Whether the database ``url`` names may hold rows: False only for a SQLite file not made yet."""
+    return not url.startswith("sqlite:///") or sqlite_path(url).is_file()
 
 
 def is_postgres(db: Database) -> bool:
@@ -114,10 +120,38 @@ def ensure_schema(db: Database) -> None:
                 f"the database has schema version {version}, newer than this rfarm "
                 f"understands ({SCHEMA_VERSION}); upgrade rfarm on this machine"
             )
-        log.info("creating rfarm schema version %s", SCHEMA_VERSION)
-        db.create_tables(MODELS, safe=True)
+        if version is None:
+            log.info("creating rfarm schema version %s", SCHEMA_VERSION)
+            db.create_tables(MODELS, safe=True)
+        else:
+            for step in range(version, SCHEMA_VERSION):
+                log.info("upgrading the rfarm schema from version %s to %s", step, step + 1)
+                _UPGRADES[step](db)
         SchemaInfo.delete().where(SchemaInfo.key == "version").execute()
         SchemaInfo.create(key="version", value=str(SCHEMA_VERSION))
+
+
+def _upgrade_1_to_2(db: Database) -> None:
+    """Users gain their role (existing ones become artists), a password and a removal time; tokens get a table.
+
+    Columns are only added (``ALTER TABLE ... ADD COLUMN``, with the role's
+    default in the column itself): never a table rebuilt, which on SQLite would
+    drop the ``user`` table and with it, through ``ON DELETE CASCADE``, every task.
+    """
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    migrator = PostgresqlMigrator(db) if is_postgres(db) else SqliteMigrator(db)
+    table = User._meta.table_name
+    migrate(
+        migrator.add_column(table, "role", User.role, allow_not_null=True),
+        migrator.add_column(table, "password_hash", User.password_hash),
+        migrator.add_column(table, "removed_at", User.removed_at),
+    )
+    db.create_tables([Token], safe=True)
+
+
+#: the step that upgrades a schema from each version to the next
+_UPGRADES = {1: _upgrade_1_to_2}
 
 
 def _version(db: Database) -> int | None:

@@ -15,6 +15,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SQL,
     TextField,
 )
 
@@ -50,9 +51,27 @@ class SchemaInfo(BaseModel):
 
 
 class User(BaseModel):
+    """A user; ``rfarm users remove`` keeps the row (their tasks keep their owner) and sets ``removed_at``."""
+
     name = CharField(unique=True)
     unionid = CharField(unique=True)
     created_at = DateTimeField(default=utcnow)
+    #: a :class:`rfarm.state.users.Role`; the column default makes the users of a version-1 database artists
+    role = CharField(default="artist", constraints=[SQL("DEFAULT 'artist'")])
+    #: for the dashboard's login: :func:`rfarm.state.passwords.hash_password`'s text, or None
+    password_hash = TextField(null=True)
+    removed_at = DateTimeField(null=True)
+
+
+class Token(BaseModel):
+    """An issued token, stored only as the SHA-256 of its text; ``id`` is its ``jti`` claim."""
+
+    id = CharField(primary_key=True)
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    digest = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    revoked_at = DateTimeField(null=True)
 
 
 class HardwareConfig(BaseModel):
@@ -200,5 +219,5 @@ class Event(BaseModel):
 
 
 MODELS: tuple[type[BaseModel], ...] = (
-    SchemaInfo, User, HardwareConfig, Node, Task, Frame, Asset, TaskAsset, NodeFailure, Event,
+    SchemaInfo, User, Token, HardwareConfig, Node, Task, Frame, Asset, TaskAsset, NodeFailure, Event,
 )

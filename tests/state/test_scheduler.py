@@ -576,6 +576,8 @@ print(SchemaInfo.get(SchemaInfo.key == "version").value)
 
 @pytest.mark.e2e
 def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from rfarm.state.db import SCHEMA_VERSION
+
     if db_kind == "postgresql":
         url = request.getfixturevalue("fresh_pg_url")
     else:
@@ -584,7 +586,7 @@ def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Pat
     sync.mkdir()
     (sync / "url").write_text(url)
     outs = run_together(_SCHEMA_CHILD, 4, clean_env(), sync)
-    assert [o.strip() for o in outs] == ["1"] * 4
+    assert [o.strip() for o in outs] == [str(SCHEMA_VERSION)] * 4
     if db_kind == "postgresql":
         from urllib.parse import urlsplit
 
@@ -610,5 +612,5 @@ def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Pat
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         finally:
             conn.close()
-    assert rows == [("version", "1")]
+    assert rows == [("version", str(SCHEMA_VERSION))]
     assert {"schema_info", "user", "task", "frame", "node", "event", "hardware_config"} <= tables
