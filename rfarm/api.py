@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from rfarm.state.users import UserInfo
 
 
+#: the longest window the farm's statistics look back over, in hours: ten years
+MAX_STATS_HOURS = 10 * 366 * 24
+
+
 @dataclass(frozen=True, slots=True)
 class Submitted:
     """A recorded task and what the farm warned about when it recorded it."""
@@ -99,7 +103,9 @@ class FarmAPI(Protocol):
 
     def tasks(
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
-    ) -> list[TaskInfo]: ...
+        before: int | None = None,
+    ) -> list[TaskInfo]:
+        """The newest tasks the caller may see; ``before`` a task id pages on to older ones."""
 
     def cancel(self, caller: Caller, task_id: int | str) -> TaskChange:
         """Cancel the task (``frames_cancelled``: how many)."""
@@ -126,6 +132,9 @@ class FarmAPI(Protocol):
 
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
         """``{"to_upload": [...], "exists": [...]}`` for the caller's own store."""
+
+    def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
+        """Which MD5 digests name a file the caller's store holds."""
 
     def upload_file(self, caller: Caller, path: Path, file_hash: FileHash) -> None:
         """Store one file in the caller's store and record it."""
@@ -229,6 +238,7 @@ class LocalFarm:
 
     def tasks(
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
+        before: int | None = None,
     ) -> list[TaskInfo]:
         from rfarm.state.taskinfo import list_tasks
 
@@ -236,7 +246,8 @@ class LocalFarm:
         if user and user != caller.user and not caller.may(Role.MANAGER):
             raise NotAllowedError(f"only admins may list another user's tasks; you are {caller.user!r}")
         self._open()
-        return list_tasks(user=user or (None if caller.all_users else caller.user), status=status, limit=limit)
+        return list_tasks(user=user or (None if caller.all_users else caller.user), status=status, limit=limit,
+                          before=before)
 
     def _changed(self, task_id: int, **counts: int | bool) -> TaskChange:
         from rfarm.state.models import Task
@@ -327,6 +338,16 @@ class LocalFarm:
 
         self._require(caller, Role.ARTIST, "uploading")
         return check_hashes(caller.user, hashes, storage=self.storage)
+
+    def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
+        """Which of these MD5 digests name a file the caller's store holds (the original design's
+        ``check_hashes``, which knows no other hash)."""
+        from rfarm.files.transfer import recorded_hashes
+
+        self._require(caller, Role.ARTIST, "uploading")
+        self._open()
+        held = self.check_hashes(caller, recorded_hashes(caller.user, md5s))["exists"]
+        return list(dict.fromkeys(h.md5 for h in held))
 
     def upload_file(self, caller: Caller, path: Path, file_hash: FileHash) -> None:
         from rfarm.files.transfer import store_object
@@ -471,7 +492,18 @@ def local_caller(config: Config, *, all_users: bool = False) -> Caller:
 
 
 def open_api(config: Config) -> FarmAPI:
-    """The farm ``config`` names, as the seam front ends use."""
+    """The farm ``config`` names, as the seam front ends use: its server when ``server_url``
+    is set (the token says who calls), else this machine's database, queue and storage."""
+    if config.server_url:
+        from rfarm.client.http import HttpFarm
+        from rfarm.errors import NotAuthenticatedError
+
+        if not config.token:
+            raise NotAuthenticatedError(
+                f"no token for {config.server_url}: run rfarm login {config.server_url} "
+                "(or set RFARM_TOKEN) with a token from `rfarm users token NAME`"
+            )
+        return HttpFarm(config.server_url, config.token, ca=config.server_ca)
     return LocalFarm(config)
 
 

@@ -284,6 +284,8 @@ def set_key(path: Path, name: str, raw: str) -> Any:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+        if path.is_file():  # keep the file's permissions (a file holding a token is the owner's alone)
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
     except OSError as exc:
         if tmp.is_file():

@@ -13,6 +13,7 @@ def build_app() -> Any:
         config_cmd,
         farm_cmd,
         files_cmd,
+        serve_cmd,
         tasks_cmd,
         users_cmd,
         worker_cmd,
@@ -21,7 +22,7 @@ def build_app() -> Any:
     app = typer.Typer(
         name="rfarm",
         help="Render submission and render-farm tool. Exit codes: 0 ok, 1 the work failed, "
-        "2 bad usage or input, 3 a service is unreachable, 130 interrupted.",
+        "2 bad usage or input, 3 a service is unreachable, 4 not allowed, 130 interrupted.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -33,5 +34,6 @@ def build_app() -> Any:
     worker_cmd.register(app)
     farm_cmd.register(app)
     users_cmd.register(app)
+    serve_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")
     return typer.main.get_command(app)

@@ -160,10 +160,6 @@ def hwconfig_remove(name: Annotated[str, typer.Argument(help="The config's name.
     return 0
 
 
-#: the longest window ``stats`` looks back over: ten years
-MAX_HOURS = 10 * 366 * 24
-
-
 def stats(
     hours: Annotated[float, typer.Option(help="Outcomes over this many past hours.")] = 24,
     json: JsonOption = False,
@@ -175,6 +171,8 @@ def stats(
     from datetime import timedelta
 
     from rich.table import Table
+
+    from rfarm.api import MAX_STATS_HOURS as MAX_HOURS
 
     if not 0 < hours <= MAX_HOURS:  # NaN fails every comparison
         raise UsageError(f"--hours must be a positive number, at most {MAX_HOURS} (ten years); got {hours:g}")

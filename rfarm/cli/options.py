@@ -21,4 +21,11 @@ def connect(*, user: str | None = None, all_users: bool = False) -> tuple[FarmAP
     from rfarm.config import load_config
 
     config = load_config().with_user(user)
+    if config.server_url:
+        from rfarm.errors import UsageError
+        from rfarm.state.users import Caller
+
+        if user:
+            raise UsageError("--user works on the farm's own machine only; through a server you act as your token's user")
+        return open_api(config), Caller(config.user, all_users=all_users), config
     return open_api(config), local_caller(config, all_users=all_users), config

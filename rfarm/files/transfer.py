@@ -122,6 +122,23 @@ def _touch_assets(user_id: int, hashes: Sequence[FileHash]) -> None:
             ).execute()
 
 
+def recorded_hashes(user: str, md5s: Sequence[str]) -> list[FileHash]:
+    """The full hashes of ``user``'s recorded objects whose MD5 is one of ``md5s``."""
+    from rfarm.state.db import BATCH
+    from rfarm.state.models import Asset
+    from rfarm.state.users import get_user
+
+    owner = get_user(user)
+    unique = sorted(set(md5s))
+    found: list[FileHash] = []
+    for start in range(0, len(unique), BATCH):
+        query = Asset.select(Asset.hash, Asset.xxhash, Asset.size).where(
+            (Asset.user == owner) & Asset.hash.in_(unique[start : start + BATCH])
+        )
+        found.extend(FileHash(row.hash, row.xxhash, row.size) for row in query)
+    return found
+
+
 def store_object(storage: Storage, user: str, path: Path, file_hash: FileHash) -> None:
     """Put one file in ``user``'s store under its content address and record it at once,
     so an upload interrupted later keeps what it finished."""

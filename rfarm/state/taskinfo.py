@@ -106,9 +106,14 @@ def task_info(task: Task, *, with_frames: bool = True) -> TaskInfo:
     return _info(task, counts, frames)
 
 
-def list_tasks(*, user: str | None, status: Iterable[str] = (), limit: int = 200) -> list[TaskInfo]:
-    """The newest tasks, of ``user`` (or of everyone when None), optionally in some states."""
+def list_tasks(
+    *, user: str | None, status: Iterable[str] = (), limit: int = 200, before: int | None = None,
+) -> list[TaskInfo]:
+    """The newest tasks, of ``user`` (or of everyone when None), optionally in some states;
+    with ``before``, only tasks older than that id (the next page of a listing)."""
     query = Task.select(Task, User).join(User)
+    if before is not None:
+        query = query.where(Task.id < before)
     if user is not None:
         query = query.where(User.name == user)
     statuses = list(status)

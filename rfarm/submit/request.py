@@ -14,6 +14,8 @@ from typing import Any
 
 from rfarm.errors import UsageError
 from rfarm.state.states import Priority
+from rfarm.state.taskinfo import MAX_ID
+from rfarm.submit.frames import MAX_FRAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,10 @@ class SubmitRequest:
         Priority.named(self.priority)  # UsageError for an unknown name
         if not self.frames:
             raise UsageError("the task has no frames to render")
+        if len(self.frames) > MAX_FRAMES:
+            raise UsageError(f"the task names {len(self.frames)} frames, more than {MAX_FRAMES}")
+        if any(abs(f) > MAX_ID for f in self.frames):
+            raise UsageError(f"frame numbers must lie within ±{MAX_ID}")
         outside = sorted(set(self.test_frames) - set(self.frames))
         if outside:
             raise UsageError(f"test frame {outside[0]} is not in the frame range {self.frames_spec or ''}".rstrip())

@@ -19,6 +19,9 @@ CLI = PACKAGE / "cli"
 ALLOWED = {
     "rfarm", "rfarm.api", "rfarm.state.users", "rfarm.state.states", "rfarm.config", "rfarm.errors", "rfarm.files.progress",
     "rfarm.submit.scene", "rfarm.files.hashing", "rfarm.submit.submission", "rfarm.files.upload", "rfarm.files.download",
+    "rfarm.wire",  # records as JSON documents
+    "rfarm.client.http",  # the seam's other side: `rfarm login` checks a token against a server
+    "rfarm.service.serve",  # `rfarm serve` runs the service, on the farm's side
     "rfarm.node.hardware",  # this machine's hardware
     "rfarm.node.worker",  # `rfarm worker` is the render node itself, the farm's trusted side
 }
