@@ -160,7 +160,7 @@ class FarmAPI(Protocol):
     def users(self, caller: Caller) -> list[UserInfo]: ...
 
     def add_user(self, caller: Caller, name: str, role: Role | str, password: str | None = None) -> NewUser:
-        """Add a user with their first token (admins; anyone while the database holds no admin)."""
+        """Add a user with their first token (admins; on the database's machine, anyone while it holds no admin)."""
 
     def set_role(self, caller: Caller, name: str, role: Role | str) -> UserInfo: ...
 
@@ -422,10 +422,23 @@ class LocalFarm:
         from rfarm.state.users import add_user, has_admin
 
         self._open()
-        if has_admin():
+        if has_admin() or caller.remote:  # the first admin is made on the database's machine only
             self._require(caller, Role.ADMIN, "adding users")
         added = add_user(name, role, password)
         return NewUser(added.name, added.role, issue_token(self.config, added.name).token)
+
+    def login(self, name: str, password: str) -> IssuedToken:
+        """A new token for the user whose name and password these are (the dashboard's login)."""
+        from rfarm.errors import NotAuthenticatedError
+        from rfarm.state.tokens import issue_token
+        from rfarm.state.users import check_password
+
+        self._open()
+        try:
+            caller = check_password(name, password)
+        except NotAllowedError as exc:
+            raise NotAuthenticatedError(str(exc)) from None
+        return issue_token(self.config, caller.user)
 
     def set_role(self, caller: Caller, name: str, role: Role | str) -> UserInfo:
         from rfarm.state.users import set_role

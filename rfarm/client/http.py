@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from rfarm.api import LogChunk, Submitted, TaskChange
+from rfarm.api import LogChunk, NewUser, Submitted, TaskChange
 from rfarm.client.transport import Transport
 from rfarm.errors import IntegrityError, NotFoundError
 from rfarm.files.hashing import FileHash, hash_file
@@ -26,7 +26,8 @@ from rfarm.state.nodes import NodeInfo
 from rfarm.state.stats import FarmStats
 from rfarm.state.taskinfo import FrameLog, TaskInfo
 from rfarm.files.transfer import ResultFile
-from rfarm.state.users import Caller, UserInfo
+from rfarm.state.tokens import IssuedToken, TokenInfo
+from rfarm.state.users import Caller, Role, UserInfo
 from rfarm.wire import from_doc, to_doc
 
 if TYPE_CHECKING:
@@ -181,8 +182,35 @@ class HttpFarm:
     def stats(self, caller: Caller, *, window: timedelta = timedelta(hours=24)) -> FarmStats:
         return from_doc(FarmStats, self._get("/api/stats", caller, hours=window.total_seconds() / 3600))
 
+    # -- users and tokens ---------------------------------------------------------
+
     def users(self, caller: Caller) -> list[UserInfo]:
         return [from_doc(UserInfo, d) for d in self._get("/api/users", caller)]
+
+    def add_user(self, caller: Caller, name: str, role: Role | str, password: str | None = None) -> NewUser:
+        body = {"name": name, "role": str(role), "password": password}
+        return from_doc(NewUser, self._post("/api/users", caller, body))
+
+    def set_role(self, caller: Caller, name: str, role: Role | str) -> UserInfo:
+        return from_doc(UserInfo, self._post(f"/api/users/{_name(name)}/role", caller, {"role": str(role)}))
+
+    def new_token(self, caller: Caller, name: str) -> IssuedToken:
+        return from_doc(IssuedToken, self._post(f"/api/users/{_name(name)}/tokens", caller))
+
+    def tokens(self, caller: Caller, name: str | None = None) -> list[TokenInfo]:
+        return [from_doc(TokenInfo, d) for d in self._get("/api/tokens", caller, user=name)]
+
+    def revoke_token(self, caller: Caller, token_id: str) -> None:
+        self.transport.request("DELETE", f"/api/tokens/{_name(token_id)}")
+
+    def set_password(self, caller: Caller, name: str, password: str) -> None:
+        self.transport.request("PUT", f"/api/users/{_name(name)}/password", json={"password": password})
+
+    def remove_user(self, caller: Caller, name: str) -> None:
+        self.transport.request("DELETE", f"/api/users/{_name(name)}")
+
+    def login(self, name: str, password: str) -> IssuedToken:
+        return from_doc(IssuedToken, self._post("/api/login", None, {"name": name, "password": password}))
 
 
 def _params(caller: Caller | None, params: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def caller(
     request.app.state.limiter.take(token_key(token))
     who = check_token(request.app.state.farm.config, token)
     request.state.user = who.user
-    return replace(who, all_users=all_users)
+    return replace(who, all_users=all_users, remote=True)
 
 
 Farm = Annotated[LocalFarm, Depends(farm)]

@@ -49,6 +49,8 @@ class Caller:
     role: Role = Role.ARTIST
     #: acting on every user's tasks (``--all``), which only managers and admins may
     all_users: bool = False
+    #: the call came through the service (a token), not from the database's own machine
+    remote: bool = False
 
     def may(self, role: Role) -> bool:
         """Whether this caller's role includes ``role``."""

@@ -241,3 +241,47 @@ def test_client_errors_are_the_librarys(http_farm: Callable[..., Any]) -> None:
         http_farm("x", token="nope").tasks(ANY)
     with pytest.raises(ServiceError, match="cannot reach the rfarm server"):
         HttpFarm("http://127.0.0.1:9", "t").tasks(ANY)
+
+
+def test_users_and_tokens_through_the_server(service: Any, http_farm: Callable[..., Any]) -> None:
+    admin, alice = http_farm("wrangler", "admin"), http_farm("alice")
+    made = admin.add_user(ANY, "carol", "artist", "s3cret pass")
+    assert (made.name, made.role) == ("carol", "artist") and made.token
+    assert {u.name: u.role for u in admin.users(ANY)}["carol"] == "artist"
+    with pytest.raises(NotAllowedError):
+        alice.add_user(ANY, "mallory", "admin")
+    with pytest.raises(NotAllowedError):
+        alice.users(ANY)
+    carol = http_farm("carol", token=made.token)
+    assert carol.whoami() == {"user": "carol", "role": "artist"}
+    assert admin.set_role(ANY, "carol", "manager").role == "manager"
+    assert carol.whoami()["role"] == "manager", "a role change holds at once"
+    # a password gives a token (the dashboard's login); a wrong one is a 401 like an unknown name
+    issued = alice.login("carol", "s3cret pass")
+    assert issued.user == "carol" and http_farm("carol", token=issued.token).whoami()["user"] == "carol"
+    for name, password in (("carol", "wrong"), ("nobody", "s3cret pass")):
+        with pytest.raises(NotAuthenticatedError, match="wrong name or password"):
+            alice.login(name, password)
+    # revoking through the API stops that token at once, and only that one
+    kept = {t.id for t in carol.tokens(ANY, "carol")}
+    assert len(kept) == 2
+    carol.revoke_token(ANY, issued.token_id)
+    with pytest.raises(NotAuthenticatedError):
+        http_farm("carol", token=issued.token).whoami()
+    assert carol.whoami()["user"] == "carol"
+    admin.remove_user(ANY, "carol")
+    with pytest.raises(NotAuthenticatedError):
+        carol.whoami()
+
+
+def test_the_first_admin_cannot_be_made_through_the_server(farm: Any, config: Any, service: Any,
+                                                          http_farm: Callable[..., Any]) -> None:
+    from rfarm.api import LocalFarm
+    from rfarm.state.tokens import issue_token
+    from rfarm.state.users import get_user
+
+    LocalFarm(config)._open()
+    get_user("olduser")  # an artist from before users had roles, with a token
+    olduser = http_farm("olduser", token=issue_token(config, "olduser").token)
+    with pytest.raises(NotAllowedError, match="admin"):
+        olduser.add_user(ANY, "me-admin", "admin")
