@@ -25,6 +25,7 @@ from rfarm.state.users import Caller, Role
 if TYPE_CHECKING:
     from rfarm.state.farm import Farm
     from rfarm.files.hashing import FileHash
+    from rfarm.state.eventlog import EventInfo
     from rfarm.state.hwconfigs import HardwareConfigInfo
     from rfarm.files.manifest import Manifest
     from rfarm.state.models import Task
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from rfarm.state.users import UserInfo
 
 
+#: how often a waiting reader looks for new events in the database (a watcher sees a change within it)
+EVENT_POLL_S = 0.2
 #: the longest window the farm's statistics look back over, in hours: ten years
 MAX_STATS_HOURS = 10 * 366 * 24
 
@@ -121,6 +124,12 @@ class FarmAPI(Protocol):
         """Remove the task's workspace (``removed``: whether there was one)."""
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]: ...
+
+    def wait_events(
+        self, caller: Caller, *, after: int | None = None, task_id: int | str | None = None, timeout_s: float = 0,
+    ) -> tuple[int, list[EventInfo]]:
+        """Events the caller may see after event id ``after`` (None: from now), waiting up to
+        ``timeout_s`` for the first; returns the id to pass as ``after`` next time, and the events."""
 
     def read_log(self, caller: Caller, task_id: int | str, frame: int, attempt: int, offset: int = 0) -> LogChunk | None:
         """The log of one attempt from ``offset``; None when there is none yet."""
@@ -290,6 +299,26 @@ class LocalFarm:
 
         task = self._task(caller, task_id, change=True)
         return self._changed(task.id, removed=remove_workspace(self.config, task.user.name, task.id))
+
+    def wait_events(
+        self, caller: Caller, *, after: int | None = None, task_id: int | str | None = None, timeout_s: float = 0,
+    ) -> tuple[int, list[EventInfo]]:
+        import time
+
+        from rfarm.state.eventlog import events_after, last_event_id
+
+        self._check_scope(caller)
+        tid = self._task(caller, task_id).id if task_id is not None else None
+        self._open()
+        if after is None:
+            return last_event_id(), []
+        owner = None if caller.all_users else caller.user
+        deadline = time.monotonic() + max(0.0, min(timeout_s, 60.0))
+        while True:
+            found = events_after(after, owner=owner, task_id=tid)
+            if found or time.monotonic() >= deadline:
+                return (found[-1].id if found else after), found
+            time.sleep(EVENT_POLL_S)
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]:
         from rfarm.state.taskinfo import frame_logs

@@ -12,6 +12,11 @@ from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
 from rfarm.cli.output import err_console, info, out_console, print_json
 from rfarm.state.states import TERMINAL, FrameState, TaskState
 
+#: seconds ``status --watch`` and ``submit --wait`` wait for an event before reading the task anyway
+#: (a frame's render progress changes without one)
+WATCH_REFRESH_S = 2.0
+WAIT_REFRESH_S = 1.0
+
 if TYPE_CHECKING:
     from rfarm.state.taskinfo import FrameLog
     from rfarm.api import FarmAPI, TaskChange
@@ -142,6 +147,7 @@ def status(
         one = api.task(caller, task)
         return one.to_dict(), _frames_table(one)
 
+    cursor = api.wait_events(caller, task_id=task)[0] if watch else 0
     doc, table = snapshot()
     if not watch:
         if json:
@@ -149,17 +155,22 @@ def status(
         else:
             out_console().print(table)
         return 0
+
+    def changed() -> None:
+        """Wait for the next event (or a few seconds, for render progress), then read again."""
+        nonlocal cursor, doc, table
+        cursor, _ = api.wait_events(caller, after=cursor, task_id=task, timeout_s=WATCH_REFRESH_S)
+        doc, table = snapshot()
+
     if json:  # a stream: one JSON document per line and refresh
         while True:
             print_json(doc, compact=True)
-            time.sleep(2)
-            doc, table = snapshot()
+            changed()
     from rich.live import Live
 
     with Live(table, console=out_console(), auto_refresh=False) as live:
         while True:
-            time.sleep(2)
-            doc, table = snapshot()
+            changed()
             live.update(table, refresh=True)
 
 
@@ -326,17 +337,18 @@ def _wait(api: FarmAPI, caller: Caller, task_id: int, *, quiet: bool) -> TaskInf
         TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
     ) as bar:
+        cursor, _ = api.wait_events(caller, task_id=task_id)
         one = api.task(caller, task_id)
         handle = bar.add_task("", total=len(one.frames), tid=task_id, state=one.status)
         while True:
-            one = api.task(caller, task_id)
             done = sum(1 for f in one.frames if f.status in TERMINAL)
             running = sum(f.progress / 100 for f in one.frames if f.status == FrameState.RUNNING)
             bar.update(handle, completed=done + running, state=one.status)
             if one.is_finished:
                 bar.update(handle, completed=done)
                 return one
-            time.sleep(0.5)
+            cursor, _ = api.wait_events(caller, after=cursor, task_id=task_id, timeout_s=WAIT_REFRESH_S)
+            one = api.task(caller, task_id)
 
 
 def _tasks_table(infos):  # type: ignore[no-untyped-def]

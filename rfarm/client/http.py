@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from rfarm.api import LogChunk, NewUser, Submitted, TaskChange
+from rfarm.client.events import EventReader
 from rfarm.client.transport import Transport
 from rfarm.errors import IntegrityError, NotFoundError
 from rfarm.files.hashing import FileHash, hash_file
+from rfarm.state.eventlog import EventInfo
 from rfarm.state.hwconfigs import HardwareConfigInfo
 from rfarm.state.nodes import NodeInfo
 from rfarm.state.stats import FarmStats
@@ -43,8 +45,11 @@ class HttpFarm:
 
     def __init__(self, url: str, token: str, *, ca: str = "", http: httpx.Client | None = None) -> None:
         self.transport = Transport(url, token, ca=ca, http=http)
+        self._readers: dict[tuple[bool, str | None], EventReader] = {}
 
     def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
         self.transport.close()
 
     def _get(self, path: str, caller: Caller | None = None, **params: Any) -> Any:
@@ -112,6 +117,19 @@ class HttpFarm:
     def read_log(self, caller: Caller, task_id: int | str, frame: int, attempt: int, offset: int = 0) -> LogChunk | None:
         doc = self._get(f"/api/tasks/{_id(task_id)}/logs/{frame}/{attempt}", caller, offset=offset)["log"]
         return None if doc is None else from_doc(LogChunk, doc)
+
+    def wait_events(
+        self, caller: Caller, *, after: int | None = None, task_id: int | str | None = None, timeout_s: float = 0,
+    ) -> tuple[int, list[EventInfo]]:
+        """Events from the server's live stream (one kept open per task watched), as LocalFarm's."""
+        key = (caller.all_users, None if task_id is None else str(task_id))
+        reader = self._readers.get(key)
+        if reader is None or after is None:
+            if reader is not None:
+                reader.close()
+            params = _params(caller, {"task": None if task_id is None else str(task_id)})
+            reader = self._readers[key] = EventReader(self.transport, params)
+        return reader.wait(after, timeout_s)
 
     # -- files ------------------------------------------------------------------
 

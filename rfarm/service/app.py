@@ -12,7 +12,7 @@ from rfarm.api import LocalFarm
 from rfarm.config import Config
 from rfarm.service import problems
 from rfarm.service.auth import RateLimiter
-from rfarm.service.routes import farm, files, tasks, users
+from rfarm.service.routes import events, farm, files, tasks, users
 
 log = logging.getLogger("rfarm.service.requests")
 
@@ -43,6 +43,6 @@ def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (tasks, files, farm, users):
+    for module in (tasks, files, farm, users, events):
         app.include_router(module.router)
     return app
