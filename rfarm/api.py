@@ -451,7 +451,7 @@ class LocalFarm:
         from rfarm.state.users import add_user, has_admin
 
         self._open()
-        if has_admin() or caller.remote:  # the first admin is made on the database's machine only
+        if has_admin() or caller.remote or self.config.admins:  # the first admin: on the database's machine only
             self._require(caller, Role.ADMIN, "adding users")
         added = add_user(name, role, password)
         return NewUser(added.name, added.role, issue_token(self.config, added.name).token)

@@ -7,6 +7,7 @@ reached is a :class:`~rfarm.errors.ServiceError` (exit 3).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from rfarm.errors import RfarmError, ServiceError, error_named
+from rfarm.errors import RfarmError, ServiceError, UsageError, error_named
 
 #: how many times a request that hit the rate limit is sent again
 RATE_RETRIES = 5
@@ -67,6 +68,12 @@ class Transport:
             body: Makes the request's content afresh for each try (a file streamed
                 again when the rate limit made the first try wait).
         """
+        if "json" in kwargs:  # strict JSON: a NaN or infinity is the caller's mistake, not the server's
+            try:
+                kwargs["content"] = json.dumps(kwargs.pop("json"), allow_nan=False).encode()
+            except ValueError:
+                raise UsageError("a number in the request is not finite (NaN or infinity)") from None
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
         for attempt in range(RATE_RETRIES + 1):
             try:
                 if body is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from rfarm.errors import UsageError
 from rfarm.state.models import HardwareConfig, database
-from rfarm.submit.request import SubmitRequest
+from rfarm.submit.request import SubmitRequest, check_needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,7 @@ def add_hardware_config(name: str, *, ram_gb: float = 0, gpus: int = 0, gpu_memo
     """Create or replace the named hardware config."""
     if not name.strip():
         raise UsageError("a hardware config needs a name")
-    if ram_gb < 0 or gpus < 0 or gpu_memory_gb < 0:
-        raise UsageError("--ram, --gpus and --gpu-memory cannot be negative")
+    check_needs(ram_gb, gpus, gpu_memory_gb)
     with database.atomic():
         HardwareConfig.delete().where(HardwareConfig.name == name).execute()
         HardwareConfig.create(name=name, ram_gb=ram_gb, gpus=gpus, gpu_memory_gb=gpu_memory_gb, tags=sorted(set(tags)))

@@ -8,6 +8,7 @@ the same answer for the same mistake.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,16 @@ from rfarm.errors import UsageError
 from rfarm.state.states import Priority
 from rfarm.state.taskinfo import MAX_ID
 from rfarm.submit.frames import MAX_FRAMES
+
+
+#: the most GB of RAM or GPU memory, or GPUs, a task may ask for (far past any node)
+MAX_AMOUNT = 1e6
+
+
+def check_needs(ram_gb: float, gpus: int, gpu_memory_gb: float) -> None:
+    """Refuse needs no node can have: negative, not finite, or past :data:`MAX_AMOUNT`."""
+    if not all(math.isfinite(v) and 0 <= v <= MAX_AMOUNT for v in (ram_gb, gpus, gpu_memory_gb)):
+        raise UsageError(f"--ram, --gpus and --gpu-memory must be numbers from 0 to {MAX_AMOUNT:g}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +68,7 @@ class SubmitRequest:
             raise UsageError(f"test frame {outside[0]} is not in the frame range {self.frames_spec or ''}".rstrip())
         if self.chunk_size < 1:
             raise UsageError("--chunk must be at least 1")
-        if self.ram_gb < 0 or self.gpus < 0 or self.gpu_memory_gb < 0:
-            raise UsageError("--ram, --gpus and --gpu-memory cannot be negative")
+        check_needs(self.ram_gb, self.gpus, self.gpu_memory_gb)
         if self.timeout_s is not None and self.timeout_s <= 0:
             raise UsageError("--timeout must be a positive number of minutes")
         if self.no_progress_timeout_s is not None and self.no_progress_timeout_s <= 0:

@@ -1,0 +1,118 @@
+"""The CLI gives the same documents and exit codes on this machine's farm and through ``rfarm serve``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rfarm_testlib import assert_one_error_line, run_cli
+
+pytestmark = pytest.mark.e2e  # the remote half runs a real server
+
+SCENE = '//Maya ASCII 2024 scene\nrequires maya "2024";\nplaybackOptions -min 1 -max 4;\n'
+TASK_KEYS = {"task_id", "status", "user", "name", "scene", "renderer", "priority", "frames_spec", "created_at",
+             "finished_at", "counts"}
+HUGE = "99999999999999999999999"
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Path:
+    path = tmp_path / "project" / "shot.ma"
+    path.parent.mkdir()
+    path.write_text(SCENE, encoding="utf-8")
+    (path.parent / "tex.png").write_bytes(b"\x89PNG" + b"t" * 3000)
+    return path
+
+
+def ok(*args: str, env: dict[str, str]) -> object:
+    code, out, err = run_cli(*args, "--json", env=env)
+    assert code == 0, f"rfarm {' '.join(args)} exited {code}: {err}"
+    return json.loads(out)
+
+
+def test_submit_status_list_and_control(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
+    alice = both.env_for("alice")
+    doc = ok("submit", str(scene), "--frames", "1-3", "--test-frame", "2", "--upload", env=alice)
+    tid = doc["task_id"]
+    assert (doc["status"], doc["frames"], doc["test_frames"], doc["files"]) == ("queued", 3, [2], "upload")
+    status = ok("status", str(tid), env=alice)
+    assert set(status) == TASK_KEYS | {"frames"} and status["user"] == "alice"
+    assert sorted(f["frame"] for f in status["frames"]) == [1, 2, 3]
+    assert [t["task_id"] for t in ok("list", env=alice)] == [tid]
+    assert [t["task_id"] for t in ok("list", "--status", "queued", env=alice)] == [tid]
+    assert ok("list", "--status", "done", env=alice) == []
+    assert ok("pause", str(tid), env=alice) == {"task_id": tid, "status": "paused"}
+    assert ok("resume", str(tid), env=alice)["status"] == "queued"
+    assert ok("cancel", str(tid), env=alice) == {"task_id": tid, "status": "cancelled", "frames_cancelled": 3}
+    assert ok("retry", str(tid), env=alice) == {"task_id": tid, "status": "queued", "frames_requeued": 3}
+    assert set(ok("cleanup", str(tid), env=alice)) == {"task_id", "status", "removed"}
+    if both.remote:
+        assert not (Path(alice["RFARM_HOME"]) / "rfarm.db").exists(), "no database on the artist's machine"
+
+
+def test_unknown_and_other_users_tasks_are_one_line(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
+    alice, bob = both.env_for("alice"), both.env_for("bob")
+    tid = ok("submit", str(scene), "--frames", "1-2", env=bob)["task_id"]
+    for command in ("status", "cancel", "pause", "resume", "retry", "cleanup", "logs", "download"):
+        for task in ("999", HUGE, str(tid)):
+            line = assert_one_error_line(*run_cli(command, task, env=alice))
+            assert task in line, (command, line)
+    code, out, err = run_cli("status", str(tid), "--json", env=alice)
+    assert_one_error_line(code, out, err, json_doc=True)
+    assert json.loads(out)["error"]["type"] == "NotFoundError"
+    assert ok("list", env=alice) == []
+    assert_one_error_line(*run_cli("list", "--all", env=alice), exit_code=4)
+    assert ok("status", str(tid), env=bob)["status"] == "queued", "nothing alice tried changed bob's task"
+    boss = both.env_for("boss", "manager")
+    assert [t["task_id"] for t in ok("list", "--all", env=boss)] == [tid]
+    assert ok("cancel", str(tid), "--all", env=boss)["status"] == "cancelled"
+
+
+def test_farm_commands_and_roles(both) -> None:  # type: ignore[no-untyped-def]
+    alice, boss = both.env_for("alice"), both.env_for("boss", "admin")
+    assert ok("nodes", env=alice) == []
+    assert ok("hwconfig", "list", env=alice) == []
+    code, out, err = run_cli("hwconfig", "add", "big", "--ram", "64", "--json", env=alice)
+    assert_one_error_line(code, out, err, exit_code=4, json_doc=True)
+    assert ok("hwconfig", "add", "big", "--ram", "64", "--tag", "gpu", env=boss) == {
+        "name": "big", "ram_gb": 64.0, "gpus": 0, "gpu_memory_gb": 0.0, "tags": ["gpu"]}
+    assert [c["name"] for c in ok("hwconfig", "list", env=alice)] == ["big"]
+    assert ok("hwconfig", "remove", "big", env=boss) == {"name": "big", "removed": True}
+    stats = ok("stats", env=alice)
+    assert stats["queued"] == {"high": 0, "default": 0, "low": 0} and stats["nodes"] == []
+    code, out, err = run_cli("nodes", "--json", "disable", "ghost", env=boss)
+    assert_one_error_line(code, out, err, json_doc=True)
+    assert_one_error_line(*run_cli("stats", "--hours", "nan", env=alice))
+    for value in ("nan", "inf", "-1", "1e308"):
+        assert_one_error_line(*run_cli("hwconfig", "add", "odd", "--ram", value, env=boss))
+        assert_one_error_line(*run_cli("hwconfig", "add", "odd", "--gpu-memory", value, env=boss))
+    assert ok("hwconfig", "list", env=alice) == []
+
+
+def test_upload_dedup_is_per_user(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
+    alice, bob = both.env_for("alice"), both.env_for("bob")
+    first = ok("upload", str(scene.parent), "--dedup", env=alice)
+    assert (first["uploaded"], first["skipped"]) == (2, 0)
+    again = ok("upload", str(scene.parent), "--dedup", env=alice)
+    assert (again["uploaded"], again["skipped"]) == (0, 2)
+    theirs = ok("upload", str(scene.parent), "--dedup", env=bob)
+    assert (theirs["uploaded"], theirs["skipped"]) == (2, 0), "bob's store is his own"
+
+
+def test_bad_numbers_are_refused_before_the_farm(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
+    alice = both.env_for("alice")
+    for flag, value in (("--timeout", "nan"), ("--timeout", "1e300"), ("--ram", "nan"), ("--priority", "urgent"),
+                        ("--frames", "9-1"), ("--test-frame", "77")):
+        args = ["submit", str(scene), "--frames", "1-4", flag, value] if flag != "--frames" else \
+               ["submit", str(scene), flag, value]
+        assert_one_error_line(*run_cli(*args, env=alice))
+    assert ok("list", env=alice) == []
+
+
+def test_users_commands(both) -> None:  # type: ignore[no-untyped-def]
+    admin, alice = both.env_for("wrangler", "admin"), both.env_for("alice")
+    made = ok("users", "add", "carol", "--role", "viewer", env=admin)
+    assert set(made) == {"name", "role", "token"} and made["role"] == "viewer"
+    assert "carol" in {u["name"] for u in ok("users", "list", env=admin)}
+    code, out, err = run_cli("users", "add", "mallory", "--role", "admin", "--json", env=alice)
+    assert_one_error_line(code, out, err, exit_code=4, json_doc=True)
