@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rfarm.config import Config
-from rfarm.errors import NotAllowedError, NotFoundError
+from rfarm.errors import NotAllowedError, NotFoundError, UsageError
 from rfarm.state.users import Caller, Role
 
 if TYPE_CHECKING:
@@ -367,6 +367,40 @@ class LocalFarm:
 
         self._require(caller, Role.ARTIST, "uploading")
         return check_hashes(caller.user, hashes, storage=self.storage)
+
+    def analyse_stored(self, caller: Caller, *, md5: str | None = None, path: str | None = None,
+                       name: str | None = None) -> dict[str, object]:
+        """The analysis document of a scene in the caller's store (by MD5, cached by its content; ``name``
+        gives its kind when no task has named it yet) or at a path this machine reads."""
+        import json
+        import tempfile
+
+        from rfarm.analysis import analyze_scene
+        from rfarm.files.transfer import recorded_hashes, scene_name
+        from rfarm.state.users import get_user
+        from rfarm.storage.keys import analysis_key, object_key
+
+        self._require(caller, Role.ARTIST, "analysing a scene")
+        self._open()
+        if (md5 is None) == (path is None):
+            raise UsageError("give the scene's MD5 or its path, not both")
+        owner = get_user(caller.user)
+        with tempfile.TemporaryDirectory(prefix="rfarm-analyse-") as tmp:
+            if md5 is not None:
+                found = recorded_hashes(caller.user, [md5.lower()])
+                if not found:
+                    raise NotFoundError(f"no scene with MD5 {md5} in your store: upload it first")
+                file_hash = found[0]
+                local = Path(tmp, Path(name or scene_name(owner.id, file_hash) or "scene").name)
+                cache = analysis_key(owner.unionid, file_hash.md5, file_hash.xxh64)
+                if self.storage.exists(cache):
+                    return json.loads(self.storage.get_bytes(cache))
+                self.storage.get_file(object_key(owner.unionid, file_hash.md5, file_hash.xxh64), local)
+                doc = analyze_scene(local).to_dict()
+                self.storage.put_bytes(cache, json.dumps(doc).encode())
+                return doc
+        # a path: its dependencies are looked up where it lies, and may have changed since: never cached
+        return analyze_scene(Path(path)).to_dict()  # type: ignore[arg-type]
 
     def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
         """Which of these MD5 digests name a file the caller's store holds (the original design's

@@ -16,7 +16,7 @@ import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from rfarm.errors import IntegrityError, NotFoundError, StorageError
 from rfarm.files.hashing import FileHash, hash_file, hash_files
@@ -137,6 +137,16 @@ def recorded_hashes(user: str, md5s: Sequence[str]) -> list[FileHash]:
         )
         found.extend(FileHash(row.hash, row.xxhash, row.size) for row in query)
     return found
+
+
+def scene_name(owner_id: int, file_hash: FileHash) -> str | None:
+    """The file name a task last gave this object of the user's (what kind of scene it is)."""
+    from rfarm.state.models import Asset, TaskAsset
+
+    row = (TaskAsset.select(TaskAsset.path).join(Asset)
+           .where((Asset.user == owner_id) & (Asset.hash == file_hash.md5) & (Asset.xxhash == file_hash.xxh64))
+           .order_by(TaskAsset.id.desc()).first())
+    return PureWindowsPath(row.path).name if row else None
 
 
 def store_object(storage: Storage, user: str, path: Path, file_hash: FileHash) -> None:

@@ -46,6 +46,12 @@ def object_key(user: str, md5: str, xxh64: str) -> str:
     return f"users/{_segment(user, 'user id')}/objects/{md5[:2]}/{md5}-{xxh64}"
 
 
+def analysis_key(user: str, md5: str, xxh64: str) -> str:
+    """The key of the cached analysis of a user's scene with this content (the original design's
+    analysis cache: a scene is read once per content, however often it is asked about)."""
+    return object_key(user, md5, xxh64).replace("/objects/", "/analysis/", 1) + ".json"
+
+
 def task_prefix(task_id: str | int) -> str:
     """The prefix under which everything of one task is stored, ending in ``/``."""
     return f"tasks/{_segment(task_id, 'task id')}/"

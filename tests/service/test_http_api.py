@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from rfarm.errors import NotAllowedError, NotAuthenticatedError, NotFoundError
 from rfarm.files.hashing import hash_file
 from rfarm.files.upload import upload_files
-from rfarm.state.users import Caller
+from rfarm.state.users import Caller, Role
 from rfarm.submit.scene import analyse_for_farm
 from rfarm.submit.submission import build_request, submit
 
@@ -285,3 +285,34 @@ def test_the_first_admin_cannot_be_made_through_the_server(farm: Any, config: An
     olduser = http_farm("olduser", token=issue_token(config, "olduser").token)
     with pytest.raises(NotAllowedError, match="admin"):
         olduser.add_user(ANY, "me-admin", "admin")
+
+
+def test_scenes_are_analysed_by_hash_once_or_by_path(service: Any, token_for: Callable[..., str], project: Path,
+                                                     http_farm: Callable[..., Any]) -> None:
+    from rfarm.storage.keys import analysis_key
+
+    token = token_for("alice")
+    alice = http_farm("alice", token=token)
+    scene = project / "shot.ma"
+    upload_files(alice, ANY, [scene])
+    md5 = hash_file(scene).md5
+    api = client(service, token)
+    by_hash = api.post("/api/scene/analyse", json={"hash": md5, "name": "shot.ma"})
+    assert by_hash.status_code == 200, by_hash.text
+    doc = by_hash.json()
+    assert doc["scene_info"] and [d["path"] for d in doc["dependencies"]] == ["tex/prop.ma"]
+    storage = service.state.farm.storage
+    unionid = next(u.unionid for u in service.state.farm.users(Caller("root", Role.ADMIN)) if u.name == "alice")
+    cached = analysis_key(unionid, md5, hash_file(scene).xxh64)
+    assert storage.exists(cached)
+    storage.put_bytes(cached, json.dumps({**doc, "marker": "from the cache"}).encode())
+    assert api.post("/api/scene/analyse", json={"hash": md5, "name": "shot.ma"}).json()["marker"] == "from the cache"
+    by_path = api.post("/api/scene/analyse", json={"path": str(scene)}).json()
+    assert [d["exists"] for d in by_path["dependencies"]] == [True], "beside its files, the dependency is found"
+    bob = client(service, token_for("bob"))
+    assert_problem(bob.post("/api/scene/analyse", json={"hash": md5, "name": "shot.ma"}), 404, "NotFoundError")
+    assert_problem(api.post("/api/scene/analyse", json={}), 400, "UsageError")
+    assert_problem(api.post("/api/scene/analyse", json={"path": str(project / "nope.ma")}), 404, "NotFoundError")
+    junk = project / "junk.ma"
+    junk.write_bytes(b"\x00garbage")
+    assert_problem(api.post("/api/scene/analyse", json={"path": str(junk)}), 422, "AnalysisError")

@@ -1,11 +1,11 @@
-"""Files: which hashes the caller's store lacks, and streamed uploads (``/api/files``)."""
+"""Files: which hashes the caller's store lacks, streamed uploads, and scene analysis (``/api/files``, ``/api/scene``)."""
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Union
+from typing import Annotated, Any, Optional, Union
 
 import xxhash
 from fastapi import APIRouter, Query, Request
@@ -127,3 +127,17 @@ async def _receive(request: Request, fd: int, limit: int) -> FileHash:
         except ClientDisconnect:
             raise UsageError("the connection closed before the whole file arrived; nothing was stored") from None
     return FileHash(md5.hexdigest(), str(xx.intdigest()), size)
+
+
+class AnalyseQuery(BaseModel):
+    hash: Optional[MD5] = Field(None, description="The MD5 of a scene in the caller's store.")
+    name: Optional[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        None, description="The scene's file name (its kind), when no task has named the stored file yet.")
+    path: Optional[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        None, description="A scene path the server can read.")
+
+
+@router.post("/api/scene/analyse", response_model=dict[str, Any],
+             summary="Analyse a stored scene (by hash, cached) or a path the server reads")
+def analyse(body: AnalyseQuery, farm: Farm, who: Who) -> dict[str, Any]:
+    return farm.analyse_stored(who, md5=body.hash, path=body.path, name=body.name)
