@@ -456,7 +456,7 @@ class Server:
         import sys
 
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if '--cert' in args else 'http'}://127.0.0.1:{self.port}"
         self.log = log
         with open(log, "wb") as fh:
             self.proc = subprocess.Popen(
