@@ -2,7 +2,8 @@
 
 The app runs in this process (ASGI); an artist's token is sent with every
 request, so the routes run past authentication to the seam. Examples are few
-and derandomized: the same requests on every run, fast enough for CI.
+and derandomized: the same requests on every run, about 20 s on two cores; the
+two fuzzing tests are marked ``e2e`` to keep them out of the quick loop.
 """
 from __future__ import annotations
 
@@ -59,12 +60,14 @@ def api_schema(farm: Any, config: Any) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.e2e
 @schema.parametrize()
 @FUZZ
 def test_every_operation_answers_as_documented(case: Any, artist: str) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {artist}"}, checks=CHECKS)
 
 
+@pytest.mark.e2e
 @schema.include(path_regex=r"\{task_id\}").parametrize()
 @FUZZ
 def test_every_task_operation_on_a_real_task(case: Any, artist: str, alices_task: int) -> None:
