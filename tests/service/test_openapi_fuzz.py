@@ -61,9 +61,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.mark.e2e
-@schema.parametrize()
+@schema.exclude(path="/api/events").parametrize()
 @FUZZ
 def test_every_operation_answers_as_documented(case: Any, artist: str) -> None:
+    """Every operation but the event stream, which never ends by design (a request a case cannot wait out)."""
     case.call_and_validate(headers={"Authorization": f"Bearer {artist}"}, checks=CHECKS)
 
 
