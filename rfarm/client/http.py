@@ -256,9 +256,13 @@ def _hash_doc(h: FileHash) -> dict[str, Any]:
 
 
 def _request_doc(request: SubmitRequest) -> dict[str, Any]:
+    """The request's fields; any sequence (``frames=range(1, 101)`` too) as a JSON list."""
     import dataclasses
 
-    return {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
+    def plain(value: Any) -> Any:
+        return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+
+    return {f.name: plain(getattr(request, f.name)) for f in dataclasses.fields(request)}
 
 
 def _pieces(path: Path) -> Iterator[bytes]:

@@ -69,7 +69,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {MEDIA_TYPE: {"schema": SCHEMA}}}
     for code, text in (
         (400, "Bad input"), (401, "No token, or a bad, expired or revoked one"), (403, "Not allowed"),
-        (404, "Unknown, or not yours"), (422, "Invalid request"), (429, "Too many requests"),
+        (404, "Unknown, or not yours"), (409, "The task or frame changed meanwhile; ask again"),
+        (422, "Invalid request"), (429, "Too many requests"),
         (503, "A service the farm needs is unreachable"),
     )
 }
