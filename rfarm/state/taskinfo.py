@@ -100,8 +100,17 @@ def find_task(task_id: int | str, *, owner: str | None = None) -> Task:
     return task
 
 
+_FRAME_COLUMNS = (Frame.number, Frame.status, Frame.attempts, Frame.is_test, Frame.worker, Frame.error,
+                  Frame.started_at, Frame.finished_at, Frame.outputs, Frame.progress)
+
+
 def task_info(task: Task, *, with_frames: bool = True) -> TaskInfo:
-    frames = list(Frame.select().where(Frame.task == task.id).order_by(Frame.is_test.desc(), Frame.number)) if with_frames else []
+    """The task and (``with_frames``) its frames, test frames first; rows are read as plain
+    values, since a big task's status is asked for often."""
+    frames = list(
+        Frame.select(*_FRAME_COLUMNS).where(Frame.task == task.id).order_by(Frame.is_test.desc(), Frame.number)
+        .dicts()
+    ) if with_frames else []
     counts = frame_counts([task.id]).get(task.id, {})
     return _info(task, counts, frames)
 
@@ -173,7 +182,7 @@ def frame_counts(task_ids: list[int]) -> dict[int, dict[str, int]]:
     return out
 
 
-def _info(task: Task, counts: dict[str, int], frames: list[Frame]) -> TaskInfo:
+def _info(task: Task, counts: dict[str, int], frames: list[dict[str, Any]]) -> TaskInfo:
     return TaskInfo(
         task_id=task.id,
         status=task.status,
@@ -188,16 +197,16 @@ def _info(task: Task, counts: dict[str, int], frames: list[Frame]) -> TaskInfo:
         counts={str(s): counts.get(s, 0) for s in FrameState},
         frames=[
             FrameInfo(
-                frame=f.number,
-                status=f.status,
-                attempts=f.attempts,
-                is_test=f.is_test,
-                worker=f.worker,
-                error=f.error,
-                started_at=iso(f.started_at),
-                finished_at=iso(f.finished_at),
-                outputs=list(f.outputs or []),
-                progress=f.progress,
+                frame=f["number"],
+                status=f["status"],
+                attempts=f["attempts"],
+                is_test=f["is_test"],
+                worker=f["worker"],
+                error=f["error"],
+                started_at=iso(f["started_at"]),
+                finished_at=iso(f["finished_at"]),
+                outputs=list(f["outputs"] or []),
+                progress=f["progress"],
             )
             for f in frames
         ],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import weakref
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -59,15 +60,26 @@ class TokenInfo:
 
 
 def token_secret(config: Config) -> str:
-    """The signing secret: the configured one, else the database's, made by whichever process asks first."""
+    """The signing secret: the configured one, else the database's, made by whichever process asks first.
+
+    A database's secret never changes once made, so each process reads it once.
+    """
     if config.token_secret:
         return config.token_secret
+    known = _SECRETS.get(database.obj)
+    if known is not None:
+        return known
     row = SchemaInfo.get_or_none(SchemaInfo.key == _SECRET_KEY)
     if row is None:
         with database.atomic():
             SchemaInfo.insert(key=_SECRET_KEY, value=secrets.token_urlsafe(32)).on_conflict_ignore().execute()
         row = SchemaInfo.get(SchemaInfo.key == _SECRET_KEY)
+    _SECRETS[database.obj] = str(row.value)
     return str(row.value)
+
+
+#: each open database's signing secret, as read once by this process
+_SECRETS: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 
 
 def _digest(token: str) -> str:
@@ -115,10 +127,11 @@ def verify_token(config: Config, token: str, *, now: datetime | None = None) -> 
     now = now or utcnow()
     if claims["exp"] <= now.replace(tzinfo=timezone.utc).timestamp():
         raise NotAllowedError(f"the token has expired; {_ASK.format(name=name)}")
-    user = User.get_or_none(User.name == name)
-    if user is not None and user.removed_at is not None:
+    row = Token.select(Token, User).join(User).where(Token.id == token_id).get_or_none()  # one query per call
+    removed = row.user.removed_at is not None if row is not None else User.select().where(
+        (User.name == name) & User.removed_at.is_null(False)).exists()
+    if removed:
         raise NotAllowedError(f"user {name!r} was removed from this farm; ask an admin to add them again")
-    row = Token.select(Token, User).join(User).where(Token.id == token_id).get_or_none()
     if row is None or row.user.name != name or not hmac.compare_digest(row.digest, _digest(token)):
         raise NotAllowedError(f"the token is not known to this server; {_ASK.format(name=name)}")
     if row.revoked_at is not None:
