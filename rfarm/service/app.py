@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -13,17 +15,31 @@ from rfarm.config import Config
 from rfarm.service import problems
 from rfarm.service.auth import RateLimiter
 from rfarm.service.routes import farm, files, tasks
+from rfarm.service.routes import webhooks as webhook_routes
 
 log = logging.getLogger("rfarm.service.requests")
 
 
 def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
     """The service over the farm ``config`` names (its database is opened now, so a bad one fails at start)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """While the server runs, its webhook sender runs on a thread of its own."""
+        from rfarm.service.webhooks import start_deliverer
+
+        stop = start_deliverer(config)
+        try:
+            yield
+        finally:
+            stop()
+
     app = FastAPI(
         title="rfarm", version=__version__,
         description="Submit, watch and control render tasks; upload files once by their hash.",
         openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
         responses=problems.RESPONSES,
+        lifespan=lifespan,
     )
     app.state.farm = api or LocalFarm(config)
     app.state.farm.farm  # noqa: B018 - open the database and schema before the first request
@@ -45,4 +61,5 @@ def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
 
     for module in (tasks, files, farm):
         app.include_router(module.router)
+    app.include_router(webhook_routes.router)
     return app
