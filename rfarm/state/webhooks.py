@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from rfarm.errors import NotFoundError, UsageError
 from rfarm.state.db import BATCH, db_now
@@ -133,7 +133,7 @@ def add_webhook(owner: str | None, url: str, events: Iterable[str]) -> WebhookIn
 
 
 def get_webhook(webhook_id: int) -> Webhook:
-    hook = Webhook.select(Webhook, User).join(User, on=(Webhook.owner == User.id), join_type="LEFT OUTER") \
+    hook = Webhook.select(Webhook, User).join(User, on=(Webhook.owner == User.id), join_type=JOIN.LEFT_OUTER) \
         .where(Webhook.id == webhook_id).get_or_none()
     if hook is None:
         raise NotFoundError(f"no webhook {webhook_id}; rfarm webhooks list shows them")
@@ -148,7 +148,7 @@ def webhook_owner(webhook_id: int) -> str | None:
 
 def list_webhooks(owner: str | None = None) -> list[WebhookInfo]:
     """Every webhook, or with ``owner`` only that user's, oldest first (never their secrets)."""
-    query = Webhook.select(Webhook, User).join(User, on=(Webhook.owner == User.id), join_type="LEFT OUTER") \
+    query = Webhook.select(Webhook, User).join(User, on=(Webhook.owner == User.id), join_type=JOIN.LEFT_OUTER) \
         .order_by(Webhook.id)
     if owner is not None:
         query = query.where(User.name == owner)
@@ -224,12 +224,12 @@ def enqueue_new(*, now: datetime | None = None) -> int:
     with database.atomic():
         cursor = _cursor()
         start = cursor
-        hooks = list(Webhook.select(Webhook, User).join(User, on=(Webhook.owner == User.id), join_type="LEFT OUTER"))
+        hooks = list(Webhook.select(Webhook, User).join(User, on=(Webhook.owner == User.id), join_type=JOIN.LEFT_OUTER))
         if hooks:
             start = max(cursor, min(h.after_event for h in hooks))
             events = list(
                 Event.select(Event, Frame.number, Frame.is_test, Task, User)
-                .join(Frame, join_type="LEFT OUTER", on=(Event.frame == Frame.id))
+                .join(Frame, join_type=JOIN.LEFT_OUTER, on=(Event.frame == Frame.id))
                 .switch(Event).join(Task, on=(Event.task == Task.id)).join(User)
                 .where((Event.id > start) & Event.kind.in_(_HOOKED_KINDS))
                 .order_by(Event.id).limit(BATCH)
