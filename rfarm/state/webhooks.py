@@ -228,7 +228,7 @@ def enqueue_new(*, now: datetime | None = None) -> int:
         if hooks:
             start = max(cursor, min(h.after_event for h in hooks))
             events = list(
-                Event.select(Event, Frame.number, Frame.is_test, Task, User)
+                Event.select(Event, Frame.id, Frame.number, Frame.is_test, Task, User)
                 .join(Frame, join_type=JOIN.LEFT_OUTER, on=(Event.frame == Frame.id))
                 .switch(Event).join(Task, on=(Event.task == Task.id)).join(User)
                 .where((Event.id > start) & Event.kind.in_(_HOOKED_KINDS))
