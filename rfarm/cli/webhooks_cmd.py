@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from rfarm.cli.options import JsonOption, connect
 from rfarm.cli.output import info, out_console, print_json
 from rfarm.errors import UsageError
 from rfarm.state.states import HookEvent
+
+if TYPE_CHECKING:
+    from rfarm.state.webhooks import DeliveryInfo
 
 app = typer.Typer(help="Webhooks: POSTs to a URL when your tasks (or, for managers, any task) finish.",
                   no_args_is_help=True)
@@ -71,7 +74,7 @@ def list_(json: JsonOption = False) -> int:
     return 0
 
 
-def _outcome(d) -> str:  # type: ignore[no-untyped-def]
+def _outcome(d: DeliveryInfo) -> str:
     if d.delivered:
         return f"{d.event} delivered (HTTP {d.status_code})"
     return f"{d.event} {'failed' if d.done else 'retrying'} after {d.attempts} tries: {d.error}"

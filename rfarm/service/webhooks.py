@@ -23,12 +23,16 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import httpx
 
 from rfarm import __version__
 from rfarm.config import Config
 from rfarm.errors import first_line
+
+if TYPE_CHECKING:
+    from rfarm.state.webhooks import Due
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,7 @@ class Deliverer:
         list(self._pool.map(self._send, due))
         return len(due)
 
-    def _send(self, due) -> None:  # type: ignore[no-untyped-def]
+    def _send(self, due: Due) -> None:
         from rfarm.state.webhooks import record_attempt
 
         body = json.dumps({**due.payload, "delivery": due.id}, separators=(",", ":"), sort_keys=True).encode()

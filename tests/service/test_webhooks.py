@@ -1,5 +1,5 @@
 """Webhooks: signed POSTs to a real receiver, retries, the delivery log, whose tasks fire whose hooks,
-and a dead receiver that slows nothing down."""
+and a dead receiver that slows nothing down; the audit trail over HTTP."""
 from __future__ import annotations
 
 import hashlib
@@ -10,17 +10,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence, Set
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from rfarm_testlib import assert_one_error_line, clean_env, cli_json, run_cli
+from rfarm_testlib import assert_one_error_line, cli_json, run_cli
 
 from rfarm.api import LocalFarm
 from rfarm.errors import NotAllowedError, NotFoundError, UsageError
 from rfarm.service.webhooks import Deliverer
 from rfarm.state import scheduler
-from rfarm.state.models import WebhookAttempt, WebhookDelivery
+from rfarm.state.models import WebhookAttempt, WebhookDelivery, utcnow
 from rfarm.state.scheduler import Limits, SubmitRequest
 from rfarm.state.users import Caller, Role
 
@@ -273,3 +274,14 @@ def test_rfarm_webhooks_commands(home_env: dict[str, str], farm: Any, receiver: 
     code, out, err = run_cli("webhooks", "remove", str(made["id"]), "--json", env=home_env)
     assert_one_error_line(code, out, err, exit_code=2, json_doc=True)
     assert cli_json("webhooks", "list", env=home_env) == []
+
+
+def test_rfarm_audit_over_http(http_farm: Any) -> None:
+    boss, alice = http_farm("boss", "manager"), http_farm("alice")
+    boss.add_hardware_config(ANY, "big", ram_gb=8)
+    with pytest.raises(NotAllowedError):
+        alice.audit(ANY)
+    entries = boss.audit(ANY, since=utcnow() - timedelta(hours=1))
+    assert [(e.actor, e.action, e.subject) for e in entries][0] == ("boss", "hwconfig_added", "hwconfig:big")
+    assert ("root", "user_added", "user:alice") in [(e.actor, e.action, e.subject) for e in entries]
+    assert boss.audit(ANY, since=utcnow() + timedelta(hours=1)) == []
