@@ -10,7 +10,8 @@ scheduler, a worker or a request. Each POST carries the JSON body and
 
 A 2xx answer delivers it; anything else (another status, a refused
 connection, a timeout) is tried again after 1, 2, 4, 8 and 16 seconds, and
-after the sixth try it gives up. Every try is kept in the delivery log.
+after the sixth try it gives up. Every try is kept in the delivery log. Deliveries go out side by
+side, so they may arrive in any order; the body's ``event_id`` orders them.
 """
 from __future__ import annotations
 
