@@ -287,3 +287,19 @@ def test_rfarm_audit_over_http(http_farm: Any) -> None:
     assert [(e.actor, e.action, e.subject) for e in entries][0] == ("boss", "hwconfig_added", "hwconfig:big")
     assert ("root", "user_added", "user:alice") in [(e.actor, e.action, e.subject) for e in entries]
     assert boss.audit(ANY, since=utcnow() + timedelta(hours=1)) == []
+
+
+def test_deliveries_on_either_database(any_farm: Any, receiver: Any) -> None:
+    r = receiver([500])
+    api = LocalFarm(any_farm.config)
+    hook = api.add_webhook(ALICE, r.url, ["task.done", "frame.failed"])
+    farm_wide = api.add_webhook(BOSS, r.url, ["task.failed"], farm_wide=True)
+    done, failed = render("alice", [1]), render("bob", [1], fail={1})
+    sender = Deliverer(any_farm.config, delays=(0,))
+    assert sender.run_once() == 2
+    assert sender.run_once() == 1, "the one answered with a 500 is tried again"
+    assert sender.run_once() == 0
+    mine, everyone = api.deliveries(ALICE, hook.id), api.deliveries(BOSS, farm_wide.id)
+    assert [(d.task_id, d.event, d.delivered) for d in mine] == [(done, "task.done", True)]
+    assert [(d.task_id, d.event, d.delivered) for d in everyone] == [(failed, "task.failed", True)]
+    assert sorted(d.attempts for d in mine + everyone) == [1, 2]
