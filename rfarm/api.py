@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rfarm.config import Config
 from rfarm.errors import NotAllowedError, NotFoundError, UsageError
+from rfarm.state.states import EventKind
 from rfarm.state.users import Caller, Role
 
 if TYPE_CHECKING:
+    from rfarm.state.audit import AuditEntry
     from rfarm.state.farm import Farm
     from rfarm.files.hashing import FileHash
     from rfarm.state.eventlog import EventInfo
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from rfarm.files.transfer import ResultFile
     from rfarm.state.tokens import IssuedToken, TokenInfo
     from rfarm.state.users import UserInfo
+    from rfarm.state.webhooks import DeliveryInfo, WebhookInfo
 
 
 #: how often a waiting reader looks for new events in the database (a watcher sees a change within it)
@@ -185,6 +188,20 @@ class FarmAPI(Protocol):
 
     def remove_user(self, caller: Caller, name: str) -> None: ...
 
+    def add_webhook(self, caller: Caller, url: str, events: Sequence[str], *, farm_wide: bool = False) -> WebhookInfo:
+        """A webhook for the caller's tasks (artists), or with ``farm_wide`` every task's (managers); its secret once."""
+
+    def webhooks(self, caller: Caller) -> list[WebhookInfo]:
+        """The caller's webhooks; every webhook for managers."""
+
+    def remove_webhook(self, caller: Caller, webhook_id: int) -> None: ...
+
+    def deliveries(self, caller: Caller, webhook_id: int, *, limit: int = 50) -> list[DeliveryInfo]:
+        """A webhook's delivery log, newest first."""
+
+    def audit(self, caller: Caller, *, since: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
+        """Who did what, newest first, from ``since`` (naive UTC) on (managers)."""
+
 
 class LocalFarm:
     """:class:`FarmAPI` on this machine's database, queue and storage."""
@@ -207,6 +224,14 @@ class LocalFarm:
 
     def _open(self) -> None:
         self.farm  # noqa: B018 - opening binds the models to this farm's database
+
+    @staticmethod
+    def _audit(caller: Caller, kind: EventKind, subject: str | None = None, *, task_id: int | None = None,
+               message: str = "") -> None:
+        """Record in the audit trail that the caller did ``kind`` to ``subject`` (or to a task)."""
+        from rfarm.state.audit import record
+
+        record(kind, actor=caller.user, subject=subject, task_id=task_id, message=message)
 
     # -- access ---------------------------------------------------------------
 
@@ -298,7 +323,9 @@ class LocalFarm:
         from rfarm.files.workspace import remove_workspace
 
         task = self._task(caller, task_id, change=True)
-        return self._changed(task.id, removed=remove_workspace(self.config, task.user.name, task.id))
+        removed = remove_workspace(self.config, task.user.name, task.id)
+        self._audit(caller, EventKind.CLEANED_UP, task_id=task.id, message="workspace removed" if removed else "no workspace")
+        return self._changed(task.id, removed=removed)
 
     def wait_events(
         self, caller: Caller, *, after: int | None = None, task_id: int | str | None = None, timeout_s: float = 0,
@@ -439,6 +466,7 @@ class LocalFarm:
         self._require(caller, Role.MANAGER, f"{'enabling' if enabled else 'disabling'} a node")
         self._open()
         set_enabled(name, enabled)
+        self._audit(caller, EventKind.NODE_ENABLED if enabled else EventKind.NODE_DISABLED, f"node:{name}")
 
     def hardware_configs(self, caller: Caller) -> list[HardwareConfigInfo]:
         from rfarm.state.hwconfigs import list_hardware_configs
@@ -454,7 +482,10 @@ class LocalFarm:
 
         self._require(caller, Role.MANAGER, "changing hardware configs")
         self._open()
-        return add_hardware_config(name, ram_gb=ram_gb, gpus=gpus, gpu_memory_gb=gpu_memory_gb, tags=tags)
+        made = add_hardware_config(name, ram_gb=ram_gb, gpus=gpus, gpu_memory_gb=gpu_memory_gb, tags=tags)
+        self._audit(caller, EventKind.HWCONFIG_ADDED, f"hwconfig:{made.name}",
+                    message=f"ram {ram_gb:g} GB, {gpus} GPUs, GPU memory {gpu_memory_gb:g} GB, tags {','.join(tags)}")
+        return made
 
     def remove_hardware_config(self, caller: Caller, name: str) -> None:
         from rfarm.state.hwconfigs import remove_hardware_config
@@ -462,6 +493,7 @@ class LocalFarm:
         self._require(caller, Role.MANAGER, "changing hardware configs")
         self._open()
         remove_hardware_config(name)
+        self._audit(caller, EventKind.HWCONFIG_REMOVED, f"hwconfig:{name}")
 
     def stats(self, caller: Caller, *, window: timedelta = timedelta(hours=24)) -> FarmStats:
         from rfarm.state.stats import farm_stats
@@ -488,7 +520,10 @@ class LocalFarm:
         if has_admin() or caller.remote or self.config.admins:  # the first admin: on the database's machine only
             self._require(caller, Role.ADMIN, "adding users")
         added = add_user(name, role, password)
-        return NewUser(added.name, added.role, issue_token(self.config, added.name).token)
+        issued = issue_token(self.config, added.name)
+        self._audit(caller, EventKind.USER_ADDED, f"user:{added.name}", message=f"role {added.role}")
+        self._audit(caller, EventKind.TOKEN_ISSUED, f"token:{issued.token_id}", message=f"for {added.name}")
+        return NewUser(added.name, added.role, issued.token)
 
     def login(self, name: str, password: str) -> IssuedToken:
         """A new token for the user whose name and password these are (the dashboard's login)."""
@@ -508,7 +543,9 @@ class LocalFarm:
 
         self._require(caller, Role.ADMIN, "changing a user's role")
         self._open()
-        return set_role(name, role)
+        changed = set_role(name, role)
+        self._audit(caller, EventKind.ROLE_SET, f"user:{name}", message=f"role {changed.role}")
+        return changed
 
     def new_token(self, caller: Caller, name: str) -> IssuedToken:
         from rfarm.state.tokens import issue_token
@@ -518,7 +555,9 @@ class LocalFarm:
         self._open()
         if name == caller.user:
             get_user(name)  # a local user's row is made on first use, as a submit would make it
-        return issue_token(self.config, name)
+        issued = issue_token(self.config, name)
+        self._audit(caller, EventKind.TOKEN_ISSUED, f"token:{issued.token_id}", message=f"for {name}")
+        return issued
 
     def tokens(self, caller: Caller, name: str | None = None) -> list[TokenInfo]:
         from rfarm.state.tokens import list_tokens
@@ -536,6 +575,7 @@ class LocalFarm:
         if token_owner(token_id) != caller.user and not caller.may(Role.ADMIN):
             raise NotFoundError(f"no token {token_id!r} of {caller.user!r}; rfarm users tokens lists yours")
         revoke_token(token_id)
+        self._audit(caller, EventKind.TOKEN_REVOKED, f"token:{token_id}")
 
     def set_password(self, caller: Caller, name: str, password: str) -> None:
         from rfarm.state.users import set_password
@@ -543,6 +583,7 @@ class LocalFarm:
         self._require_self_or_admin(caller, name, "setting the password")
         self._open()
         set_password(name, password)
+        self._audit(caller, EventKind.PASSWORD_SET, f"user:{name}")
 
     def remove_user(self, caller: Caller, name: str) -> None:
         from rfarm.state.users import remove_user
@@ -550,6 +591,56 @@ class LocalFarm:
         self._require(caller, Role.ADMIN, "removing users")
         self._open()
         remove_user(name)
+        self._audit(caller, EventKind.USER_REMOVED, f"user:{name}")
+
+    # -- notifications and the audit trail --------------------------------------
+
+    def add_webhook(self, caller: Caller, url: str, events: Sequence[str], *, farm_wide: bool = False) -> WebhookInfo:
+        from rfarm.state.webhooks import add_webhook
+
+        if farm_wide:
+            self._require(caller, Role.MANAGER, "a farm-wide webhook")
+        else:
+            self._require(caller, Role.ARTIST, "a webhook")
+        self._open()
+        made = add_webhook(None if farm_wide else caller.user, url, events)
+        self._audit(caller, EventKind.WEBHOOK_ADDED, f"webhook:{made.id}",
+                    message=f"{'farm-wide ' if farm_wide else ''}{url} {','.join(made.events)}")
+        return made
+
+    def webhooks(self, caller: Caller) -> list[WebhookInfo]:
+        from rfarm.state.webhooks import list_webhooks
+
+        self._open()
+        return list_webhooks(None if caller.may(Role.MANAGER) else caller.user)
+
+    def _webhook(self, caller: Caller, webhook_id: int) -> int:
+        """The webhook's id if the caller may see it: their own, or any for managers (else unknown)."""
+        from rfarm.state.webhooks import webhook_owner
+
+        self._open()
+        if webhook_owner(webhook_id) != caller.user and not caller.may(Role.MANAGER):
+            raise NotFoundError(f"no webhook {webhook_id} of {caller.user!r}; rfarm webhooks list shows yours")
+        return webhook_id
+
+    def remove_webhook(self, caller: Caller, webhook_id: int) -> None:
+        from rfarm.state.webhooks import remove_webhook
+
+        self._require(caller, Role.ARTIST, "removing a webhook")
+        remove_webhook(self._webhook(caller, webhook_id))
+        self._audit(caller, EventKind.WEBHOOK_REMOVED, f"webhook:{webhook_id}")
+
+    def deliveries(self, caller: Caller, webhook_id: int, *, limit: int = 50) -> list[DeliveryInfo]:
+        from rfarm.state.webhooks import list_deliveries
+
+        return list_deliveries(self._webhook(caller, webhook_id), limit=limit)
+
+    def audit(self, caller: Caller, *, since: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
+        from rfarm.state.audit import audit_entries
+
+        self._require(caller, Role.MANAGER, "the audit trail")
+        self._open()
+        return audit_entries(since=since, limit=limit)
 
 
 def local_caller(config: Config, *, all_users: bool = False) -> Caller:

@@ -16,6 +16,7 @@ def build_app() -> Any:
         serve_cmd,
         tasks_cmd,
         users_cmd,
+        webhooks_cmd,
         worker_cmd,
     )
 
@@ -34,6 +35,7 @@ def build_app() -> Any:
     worker_cmd.register(app)
     farm_cmd.register(app)
     users_cmd.register(app)
+    webhooks_cmd.register(app)
     serve_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")
     return typer.main.get_command(app)

@@ -33,7 +33,11 @@ from rfarm.state.users import Caller, Role, UserInfo
 from rfarm.wire import from_doc, to_doc
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rfarm.files.manifest import Manifest
+    from rfarm.state.audit import AuditEntry
+    from rfarm.state.webhooks import DeliveryInfo, WebhookInfo
     from rfarm.submit.request import SubmitRequest
 
 #: bytes read from a file per piece of a streamed upload
@@ -229,6 +233,34 @@ class HttpFarm:
 
     def login(self, name: str, password: str) -> IssuedToken:
         return from_doc(IssuedToken, self._post("/api/login", None, {"name": name, "password": password}))
+
+    # -- notifications and the audit trail ----------------------------------------
+
+    def add_webhook(self, caller: Caller, url: str, events: Sequence[str], *, farm_wide: bool = False) -> WebhookInfo:
+        from rfarm.state.webhooks import WebhookInfo
+
+        doc = self._post("/api/webhooks", caller, {"url": url, "events": list(events), "farm_wide": farm_wide})
+        return from_doc(WebhookInfo, doc)
+
+    def webhooks(self, caller: Caller) -> list[WebhookInfo]:
+        from rfarm.state.webhooks import WebhookInfo
+
+        return [from_doc(WebhookInfo, d) for d in self._get("/api/webhooks", caller)]
+
+    def remove_webhook(self, caller: Caller, webhook_id: int) -> None:
+        self.transport.request("DELETE", f"/api/webhooks/{int(webhook_id)}")
+
+    def deliveries(self, caller: Caller, webhook_id: int, *, limit: int = 50) -> list[DeliveryInfo]:
+        from rfarm.state.webhooks import DeliveryInfo
+
+        docs = self._get(f"/api/webhooks/{int(webhook_id)}/deliveries", caller, limit=limit)
+        return [from_doc(DeliveryInfo, d) for d in docs]
+
+    def audit(self, caller: Caller, *, since: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
+        from rfarm.state.audit import AuditEntry
+
+        docs = self._get("/api/audit", caller, since=None if since is None else since.isoformat(), limit=limit)
+        return [from_doc(AuditEntry, d) for d in docs]
 
 
 def _params(caller: Caller | None, params: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -12,18 +14,31 @@ from rfarm.api import LocalFarm
 from rfarm.config import Config
 from rfarm.service import problems
 from rfarm.service.auth import RateLimiter
-from rfarm.service.routes import events, farm, files, tasks, users
+from rfarm.service.routes import events, farm, files, tasks, users, webhooks
 
 log = logging.getLogger("rfarm.service.requests")
 
 
 def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
     """The service over the farm ``config`` names (its database is opened now, so a bad one fails at start)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """While the server runs, its webhook sender runs on a thread of its own."""
+        from rfarm.service.webhooks import start_deliverer
+
+        stop = start_deliverer(config)
+        try:
+            yield
+        finally:
+            stop()
+
     app = FastAPI(
         title="rfarm", version=__version__,
         description="Submit, watch and control render tasks; upload files once by their hash.",
         openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
         responses=problems.RESPONSES,
+        lifespan=lifespan,
     )
     app.state.farm = api or LocalFarm(config)
     app.state.farm.farm  # noqa: B018 - open the database and schema before the first request
@@ -43,6 +58,6 @@ def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (tasks, files, farm, users, events):
+    for module in (tasks, files, farm, users, events, webhooks):
         app.include_router(module.router)
     return app

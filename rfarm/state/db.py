@@ -11,11 +11,14 @@ from urllib.parse import urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from rfarm.errors import ConfigError, ServiceError, first_line
-from rfarm.state.models import MODELS, SchemaInfo, Token, User, database, utcnow
+from rfarm.state.models import (
+    MODELS, Event, SchemaInfo, Token, User, Webhook, WebhookAttempt, WebhookDelivery, database, utcnow,
+)
 
 log = logging.getLogger(__name__)
 
-#: 1: the first release; 2: users gain role, password_hash and removed_at, and tokens are kept
+#: 1: the first release; 2: users gain role, password_hash and removed_at, tokens are kept, events carry
+#: their actor and subject, and webhooks with their deliveries get tables
 SCHEMA_VERSION = 2
 #: the most values one IN list or bulk statement carries: well under the bound
 #: parameters SQLite allows in one statement (999 before 3.32)
@@ -132,7 +135,8 @@ def ensure_schema(db: Database) -> None:
 
 
 def _upgrade_1_to_2(db: Database) -> None:
-    """Users gain their role (existing ones become artists), a password and a removal time; tokens get a table.
+    """Users gain their role (existing ones become artists), a password and a removal time; events their
+    actor and subject; tokens, webhooks and their deliveries get tables.
 
     Columns are only added (``ALTER TABLE ... ADD COLUMN``, with the role's
     default in the column itself): never a table rebuilt, which on SQLite would
@@ -146,8 +150,10 @@ def _upgrade_1_to_2(db: Database) -> None:
         migrator.add_column(table, "role", User.role, allow_not_null=True),
         migrator.add_column(table, "password_hash", User.password_hash),
         migrator.add_column(table, "removed_at", User.removed_at),
+        migrator.add_column(Event._meta.table_name, "actor", Event.actor),
+        migrator.add_column(Event._meta.table_name, "subject", Event.subject),
     )
-    db.create_tables([Token], safe=True)
+    db.create_tables([Token, Webhook, WebhookDelivery, WebhookAttempt], safe=True)
 
 
 #: the step that upgrades a schema from each version to the next

@@ -216,8 +216,64 @@ class Event(BaseModel):
     bytes = BigIntegerField(null=True)
     seconds = FloatField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
+    #: the user whose call caused it (None: a node's or the farm's own doing)
+    actor = CharField(null=True)
+    #: what an event without a task acted on: ``user:NAME``, ``token:ID``, ``node:NAME``, ``hwconfig:NAME``, ``webhook:ID``
+    subject = CharField(null=True)
+
+
+class Webhook(BaseModel):
+    """Where to POST the farm's events: a user's (their own tasks) or, with no owner, the whole farm's."""
+
+    owner = ForeignKeyField(User, null=True, backref="webhooks", on_delete="CASCADE")
+    url = TextField()
+    #: the :class:`rfarm.state.states.HookEvent` names it wants
+    events = JSONField(default=list)
+    #: the HMAC-SHA256 key its deliveries are signed with (shown once, when it is made)
+    secret = CharField()
+    #: the newest event when it was made: it fires only for later ones
+    after_event = BigIntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+
+class WebhookDelivery(BaseModel):
+    """One event sent to one webhook: its body (the same on every try), its tries so far and its outcome."""
+
+    webhook = ForeignKeyField(Webhook, backref="deliveries", on_delete="CASCADE")
+    event = ForeignKeyField(Event, on_delete="CASCADE")
+    name = CharField()
+    payload = JSONField()
+    attempts = IntegerField(default=0)
+    status_code = IntegerField(null=True)
+    error = TextField(null=True)
+    next_try_at = DateTimeField(default=utcnow)
+    delivered_at = DateTimeField(null=True)
+    #: delivered, or given up after the last try
+    done = BooleanField(default=False)
+    #: the sender that holds it now, and until when (a compare-and-set claim, so two servers never both send it)
+    claimed_by = CharField(null=True)
+    claimed_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("webhook", "event"), True),
+            (("done", "next_try_at"), False),
+        )
+
+
+class WebhookAttempt(BaseModel):
+    """One try of a delivery: the answer's status code, or the error that stopped it."""
+
+    delivery = ForeignKeyField(WebhookDelivery, backref="tries", on_delete="CASCADE")
+    number = IntegerField()
+    status_code = IntegerField(null=True)
+    error = TextField(null=True)
+    seconds = FloatField(default=0)
+    at = DateTimeField(default=utcnow)
 
 
 MODELS: tuple[type[BaseModel], ...] = (
     SchemaInfo, User, Token, HardwareConfig, Node, Task, Frame, Asset, TaskAsset, NodeFailure, Event,
+    Webhook, WebhookDelivery, WebhookAttempt,
 )

@@ -134,7 +134,8 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
             for number in group:
                 rows.append((task.id, number, len(tests) + offset, False, released, priority * 2 + 1))
         _insert_frames(rows)
-        _event(task.id, None, EventKind.SUBMITTED, f"{len(rows)} frames, {len(tests)} test frames", now=now)
+        _event(task.id, None, EventKind.SUBMITTED, f"{len(rows)} frames, {len(tests)} test frames", now=now,
+               actor=user)
     return int(task.id)
 
 
@@ -463,7 +464,7 @@ def cancel_task(task_id: int, *, actor: str, now: datetime | None = None) -> int
             lease_token=None, lease_until=None, finished_at=now, error="cancelled",
         )
         _move_task(task.id, frm=task.status, to=TaskState.CANCELLED, finished_at=now)
-        _event(task.id, None, EventKind.CANCELLED, f"by {actor}", now=now)
+        _event(task.id, None, EventKind.CANCELLED, f"by {actor}", now=now, actor=actor)
     return n
 
 
@@ -475,7 +476,7 @@ def pause_task(task_id: int, *, actor: str, now: datetime | None = None) -> None
         if task.status not in PAUSABLE:
             raise UsageError(f"task {task.id} is {task.status} and cannot be paused")
         _move_task(task.id, frm=task.status, to=TaskState.PAUSED)
-        _event(task.id, None, EventKind.PAUSED, f"by {actor}", now=now)
+        _event(task.id, None, EventKind.PAUSED, f"by {actor}", now=now, actor=actor)
 
 
 def resume_task(task_id: int, *, actor: str, now: datetime | None = None) -> None:
@@ -486,7 +487,7 @@ def resume_task(task_id: int, *, actor: str, now: datetime | None = None) -> Non
         if task.status not in (TaskState.PAUSED, TaskState.HELD):
             raise UsageError(f"task {task.id} is {task.status}, not paused or held")
         _move_task(task.id, frm=task.status, to=TaskState.QUEUED)
-        _event(task.id, None, EventKind.RESUMED, f"by {actor}", now=now)
+        _event(task.id, None, EventKind.RESUMED, f"by {actor}", now=now, actor=actor)
         _refresh_task(task.id, now)
 
 
@@ -504,7 +505,7 @@ def retry_task(task_id: int, *, actor: str, failed_only: bool = False, now: date
         if n == 0:
             raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
         _move_task(task.id, frm=task.status, to=TaskState.QUEUED, finished_at=None)
-        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {actor}", now=now)
+        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {actor}", now=now, actor=actor)
         _refresh_task(task.id, now)
     return n
 
@@ -516,8 +517,11 @@ def set_log_path(frame_id: int, token: str, path: str) -> None:
     Frame.update(log_path=path).where((Frame.id == frame_id) & (Frame.lease_token == token)).execute()
 
 
-def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: str, *, now: datetime, node: str | None = None) -> None:
-    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, created_at=now).execute()
+def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: str, *, now: datetime,
+           node: str | None = None, actor: str | None = None) -> None:
+    """Record what happened; ``actor`` is the user whose call caused it (None for a node's own doing)."""
+    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, actor=actor,
+                 created_at=now).execute()
 
 
 __all__ = [

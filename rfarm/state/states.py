@@ -60,6 +60,47 @@ class EventKind(StrEnum):
     RETRIED = "retried"
     UPLOAD = "upload"
     DOWNLOAD = "download"
+    # What a user did to something other than a task's frames (the audit trail); the event's
+    # ``actor`` names who, its ``subject`` (or its task) what.
+    CLEANED_UP = "cleaned_up"
+    NODE_ENABLED = "node_enabled"
+    NODE_DISABLED = "node_disabled"
+    HWCONFIG_ADDED = "hwconfig_added"
+    HWCONFIG_REMOVED = "hwconfig_removed"
+    USER_ADDED = "user_added"
+    USER_REMOVED = "user_removed"
+    ROLE_SET = "role_set"
+    PASSWORD_SET = "password_set"
+    TOKEN_ISSUED = "token_issued"
+    TOKEN_REVOKED = "token_revoked"
+    WEBHOOK_ADDED = "webhook_added"
+    WEBHOOK_REMOVED = "webhook_removed"
+
+
+class HookEvent(StrEnum):
+    """What a webhook can ask to be told about (``rfarm webhooks add URL --events ...``)."""
+
+    TASK_DONE = "task.done"
+    TASK_FAILED = "task.failed"
+    TASK_CANCELLED = "task.cancelled"
+    TEST_FRAME_DONE = "test_frame.done"
+    FRAME_FAILED = "frame.failed"
+
+    @classmethod
+    def parse_list(cls, names: Iterable[str]) -> list[HookEvent]:
+        """The named events, each once, in order; UsageError naming the known ones for any other."""
+        found: list[HookEvent] = []
+        for name in (n.strip() for n in names):
+            try:
+                event = cls(name)
+            except ValueError:
+                known = ", ".join(e.value for e in cls)
+                raise UsageError(f"unknown webhook event {name!r}: the events are {known}") from None
+            if event not in found:
+                found.append(event)
+        if not found:
+            raise UsageError(f"name at least one event: {', '.join(e.value for e in cls)}")
+        return found
 
 
 class Priority(StrEnum):
