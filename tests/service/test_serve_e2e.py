@@ -57,9 +57,23 @@ def test_an_artist_submits_watches_and_downloads_through_the_server(
     code, _, err = run_cli("status", str(task_id), "--all", env=bob)
     assert code == 4, err
 
-    worker = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "n1"], env=farm_env,
-                            capture_output=True, text=True, timeout=240)
-    assert worker.returncode == 0, worker.stdout + worker.stderr
+    # the artist watches live (the event stream) while a node on the farm's side renders
+    watcher = subprocess.Popen([sys.executable, "-m", "rfarm", "status", str(task_id), "--watch", "--json"], env=alice,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        worker = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "n1"], env=farm_env,
+                                capture_output=True, text=True, timeout=240)
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+        seen = []
+        assert watcher.stdout is not None
+        for line in watcher.stdout:
+            seen.append(json.loads(line)["status"])
+            if seen[-1] == "done":
+                break
+    finally:
+        watcher.kill()
+        watcher.wait(10)
+    assert seen[-1] == "done" and len(seen) >= 2 and seen[0] != "done", f"documents as the task went: {seen}"
     code, out, err = run_cli("status", str(task_id), "--json", env=alice)
     assert code == 0, err
     doc = json.loads(out)
@@ -88,3 +102,30 @@ def test_without_a_token_or_server_one_line_says_what_to_do(tmp_path: Path, star
     assert server.stop() == 0
     line = assert_one_error_line(*run_cli("list", env=env), exit_code=3)
     assert server.url in line
+
+
+def test_the_sdk_submits_waits_and_downloads(tmp_path: Path, make_blend: Callable[..., Path],
+                                              start_server: Callable[..., Any]) -> None:
+    import threading
+
+    from rfarm.client import Client
+    from rfarm.errors import NotFoundError
+
+    farm_env = clean_env({"RFARM_HOME": str(tmp_path / "farm"), "RFARM_USER": "boss"})
+    tokens = {name: add_user(farm_env, name, "artist") for name in ("alice", "bob")}
+    server = start_server(farm_env)
+    scene = make_blend(tmp_path / "project" / "turntable.blend", samples=1, frames=2, size=16)
+    with Client(server.url, tokens["alice"]) as farm:
+        assert farm.whoami() == {"user": "alice", "role": "artist"}
+        task_id = farm.submit(scene, frames="1-2", test_frames=["2"], files="upload")
+        worker = threading.Thread(target=subprocess.run, args=(
+            [sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "n1"],), kwargs={"env": farm_env,
+            "capture_output": True, "timeout": 240})
+        worker.start()
+        final = farm.wait(task_id, timeout_s=240)
+        worker.join(60)
+        assert final.status == "done" and final.counts["done"] == 2
+        paths = farm.download(task_id, tmp_path / "renders")
+        assert len(paths) == 2 and all(p.stat().st_size > 0 for p in paths)
+    with Client(server.url, tokens["bob"]) as other, pytest.raises(NotFoundError):
+        other.status(task_id)
