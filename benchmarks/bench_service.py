@@ -19,7 +19,7 @@ The server takes its rate limit from ``RFARM_API_RATE_LIMIT``, set high here
 so the limit measures nothing. Goals are printed beside the figures; they are
 never asserted.
 
-    python benchmarks/service.py [--threads 8] [--seconds 5] [--files 1000] [--profile status]
+    python benchmarks/bench_service.py [--threads 8] [--seconds 5] [--files 1000] [--profile status]
 """
 from __future__ import annotations
 
