@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import xxhash
 
@@ -273,15 +273,25 @@ def walk_files(paths: Iterable[Path | str]) -> list[Path]:
 
     Raises:
         NotFoundError: a path does not exist.
+        UsageError: a folder or file below a path cannot be read (nothing is left out silently).
     """
+    def unreadable(exc: OSError) -> NoReturn:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+
+    def is_file(path: Path) -> bool:
+        try:
+            return path.is_file()
+        except OSError as exc:
+            unreadable(exc)
+
     files: dict[Path, None] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for root, dirnames, filenames in os.walk(path):
+            for root, dirnames, filenames in os.walk(path, onerror=unreadable):
                 dirnames.sort()
-                files.update((Path(root, name), None) for name in sorted(filenames) if Path(root, name).is_file())
-        elif path.is_file():
+                files.update((Path(root, name), None) for name in sorted(filenames) if is_file(Path(root, name)))
+        elif is_file(path):
             files[path] = None
         else:
             raise NotFoundError(f"File not found: {path}")
