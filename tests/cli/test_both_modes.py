@@ -116,3 +116,26 @@ def test_users_commands(both) -> None:  # type: ignore[no-untyped-def]
     assert "carol" in {u["name"] for u in ok("users", "list", env=admin)}
     code, out, err = run_cli("users", "add", "mallory", "--role", "admin", "--json", env=alice)
     assert_one_error_line(code, out, err, exit_code=4, json_doc=True)
+
+
+def test_a_render_read_back_logs_downloads_and_waits(both, tmp_path: Path, make_blend) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    alice = both.env_for("alice")
+    scene = make_blend(tmp_path / "shots" / "turntable.blend", samples=1, frames=2, size=16)
+    tid = ok("submit", str(scene), "--frames", "1-2", "--test-frame", "1", "--upload", env=alice)["task_id"]
+    worker = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "n1"], env=both.farm_env,
+                            capture_output=True, text=True, timeout=240)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    status = ok("status", str(tid), env=alice)
+    assert status["status"] == "done" and all(f["worker"] == "n1" for f in status["frames"])
+    code, log, err = run_cli("logs", str(tid), "--frame", "2", env=alice)
+    assert code == 0 and "RFARM FRAME 2 done" in log and "frame_0002.png" in log, err
+    logs = ok("logs", str(tid), env=alice)
+    assert sorted(p["frame"] for p in logs["logs"]) == [1, 2] and all(p["text"] for p in logs["logs"])
+    got = ok("download", str(tid), "--dest", str(tmp_path / "renders"), env=alice)
+    files = sorted(p for p in (tmp_path / "renders").rglob("*") if p.is_file())
+    assert len(files) == 2 and got["files"] == 2
+    line = assert_one_error_line(*run_cli("retry", str(tid), "--failed", env=alice))
+    assert "no failed frames" in line
