@@ -79,6 +79,7 @@ def submit(
     from rich.markup import escape
 
     from rfarm.submit import submission
+    from rfarm.cli.analyse_cmd import analysing
     from rfarm.cli.files_cmd import transfer_bar, upload_line
     from rfarm.errors import UsageError
     from rfarm.files.hashing import HashCache
@@ -89,7 +90,10 @@ def submit(
     mode = "upload" if upload else "in-place" if in_place else "snapshot"
     api, caller, config = connect(user=user)
     path = Path(scene)
-    analysis = analyse_for_farm(str(path.resolve())) if analyse and is_analysable(scene) and path.is_file() else None
+    analysis = None
+    if analyse and is_analysable(scene) and path.is_file():
+        with analysing(scene, quiet=json):
+            analysis = analyse_for_farm(str(path.resolve()))
     request = submission.build_request(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
         timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,

@@ -68,6 +68,18 @@ def test_a_scene_that_cannot_render_exits_1_with_the_document(tmp_path: Path) ->
     assert len(doc["missing"]) == 2
 
 
+def test_the_dependency_table_has_one_row_per_path_with_its_users(tmp_path: Path) -> None:
+    scene = tmp_path / "many.ma"
+    nodes = "".join(f'createNode file -n "tile{i}";\n\tsetAttr ".ftn" -type "string" "sourceimages/same.png";\n'
+                    for i in range(40))
+    scene.write_text(SHOT + nodes, encoding="utf-8")
+    code, stdout, stderr = run_cli("analyse", str(scene), env=clean_env())
+    assert code == 0, stderr
+    assert stdout.count("sourceimages/same.png") == 1 and stdout.count("sourceimages/wood.png") == 1
+    assert "40 nodes (tile0.ftn, tile1.ftn, ...)" in stdout and "41 dependencies, 2 paths" in stdout
+    assert len(json.loads(run_cli("analyse", str(scene), "--json", env=clean_env())[1])["dependencies"]) == 41
+
+
 def test_unreadable_scenes_exit_2_with_one_line(tmp_path: Path) -> None:
     junk = tmp_path / "junk.ma"
     junk.write_bytes(b"\x00\x01garbage" * 100)
