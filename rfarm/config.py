@@ -7,56 +7,75 @@ state (database, queue, storage, workspaces, logs).
 """
 from __future__ import annotations
 
+import difflib
 import getpass
+import logging
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
 from rfarm.errors import ConfigError
 from rfarm.pathmap import PathMap
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """One setting: its type, default and help text (mirrored in rfarm.toml.example)."""
+    """One setting: its type, default, help text (mirrored in rfarm.toml.example) and bounds.
+
+    The bounds are checked by :func:`check`, for ``load_config`` and ``set_key``
+    alike: ``minimum`` and ``maximum`` for numbers (a float must also be finite),
+    ``schemes`` for a URL (empty, the default, is always allowed).
+    """
 
     name: str
     kind: type
     default: Any
     help: str
     secret: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    schemes: tuple[str, ...] = ()
 
 
 KEYS: dict[str, Key] = {
     k.name: k
     for k in (
         Key("home", str, "", "Folder for all state; default: the platform's user data folder."),
-        Key("database_url", str, "", "sqlite:///PATH or postgresql://USER@HOST/DB; default: HOME/rfarm.db.", secret=True),
-        Key("queue_url", str, "", "sqlite:///PATH, redis://HOST:PORT/DB or postgresql://...; default: HOME/queue.db.", secret=True),
+        Key("database_url", str, "", "sqlite:///PATH or postgresql://USER@HOST/DB; default: HOME/rfarm.db.", secret=True,
+            schemes=("sqlite", "postgresql", "postgres")),
+        Key("queue_url", str, "", "sqlite:///PATH, redis://HOST:PORT/DB or postgresql://...; default: HOME/queue.db.", secret=True,
+            schemes=("sqlite", "redis", "rediss", "postgresql", "postgres")),
         Key("queue_secret", str, "", "Secret that signs queue messages (required on a shared Redis).", secret=True),
-        Key("storage_url", str, "", "file:///PATH or oss://BUCKET/PREFIX; default: HOME/storage.", secret=True),
+        Key("storage_url", str, "", "file:///PATH or oss://BUCKET/PREFIX; default: HOME/storage.", secret=True,
+            schemes=("file", "oss")),
         Key("workspace_dir", str, "", "Where render nodes unpack and render; default: HOME/workspaces."),
         Key("user", str, "", "Who submits; default: the OS login name."),
         Key("admins", list, [], "Users allowed to pass --all to see and control every task."),
-        Key("lease_seconds", int, 60, "How long a claimed frame stays claimed without a heartbeat."),
-        Key("max_attempts", int, 3, "Failed renders after which a frame fails."),
-        Key("max_lost_leases", int, 5, "Lost leases (dead workers) after which a frame fails."),
+        Key("lease_seconds", int, 60, "How long a claimed frame stays claimed without a heartbeat.",
+            minimum=2, maximum=86400),
+        Key("max_attempts", int, 3, "Failed renders after which a frame fails.", minimum=1),
+        Key("max_lost_leases", int, 5, "Lost leases (dead workers) after which a frame fails.", minimum=1),
         Key("blender_executable", str, "", "Path to blender; default: the bpy module, else blender on PATH."),
         Key("maya_executable", str, "", "Path to Maya's Render (Render.exe on Windows); default: on PATH."),
         Key("unreal_executable", str, "", "Path to UnrealEditor-Cmd; default: on PATH."),
         Key("oss_access_key_id", str, "", "OSS AccessKey id; default: OSS_ACCESS_KEY_ID.", secret=True),
         Key("oss_access_key_secret", str, "", "OSS AccessKey secret; default: OSS_ACCESS_KEY_SECRET.", secret=True),
         Key("oss_session_token", str, "", "OSS STS token; default: OSS_SESSION_TOKEN.", secret=True),
-        Key("cache_max_gb", float, 50.0, "Size past which a node's file cache drops the least recently used files."),
-        Key("workspace_keep_hours", float, 24.0, "Hours a finished task's workspace stays on a node."),
-        Key("min_free_gb", float, 2.0, "Free space below which a node claims nothing."),
-        Key("server_url", str, "", "https://HOST:PORT of an rfarm server; set, every command goes through it."),
+        Key("cache_max_gb", float, 50.0, "Size past which a node's file cache drops the least recently used files.",
+            minimum=0),
+        Key("workspace_keep_hours", float, 24.0, "Hours a finished task's workspace stays on a node.",
+            minimum=0, maximum=87600),
+        Key("min_free_gb", float, 2.0, "Free space below which a node claims nothing.", minimum=0),
+        Key("server_url", str, "", "https://HOST:PORT of an rfarm server; set, every command goes through it.",
+            schemes=("http", "https")),
         Key("token", str, "", "The token the server gave this user (rfarm login stores it).", secret=True),
         Key("server_ca", str, "", "CA file that signed the server's certificate; default: the system's store."),
-        Key("api_rate_limit", int, 600, "Requests a minute the server takes from one token."),
-        Key("token_days", int, 90, "Days a new token stays valid."),
+        Key("api_rate_limit", int, 600, "Requests a minute the server takes from one token.", minimum=1),
+        Key("token_days", int, 90, "Days a new token stays valid.", minimum=1, maximum=36600),
         Key("token_secret", str, "", "Secret the server signs tokens with; default: one kept in the database.",
             secret=True),
     )
@@ -98,6 +117,38 @@ def coerce(key: Key, value: Any) -> Any:
     raise ConfigError(f"config key {key.name!r} must be {kinds.get(key.kind, key.kind.__name__)}, got {value!r}")
 
 
+def check(key: Key, value: Any) -> Any:
+    """``value`` as ``key``'s type, within its bounds; ConfigError naming the key and the bound."""
+    value = coerce(key, value)
+    if key.kind is float and not math.isfinite(value):
+        raise ConfigError(f"{key.name} must be a finite number, got {value!r}")
+    if key.minimum is not None and value < key.minimum:
+        raise ConfigError(f"{key.name} must be at least {key.minimum:g}, got {value!r}")
+    if key.maximum is not None and value > key.maximum:
+        raise ConfigError(f"{key.name} must be at most {key.maximum:g}, got {value!r}")
+    if key.schemes and value:
+        scheme, sep, rest = value.partition("://")
+        if not sep or not rest or scheme.lower() not in key.schemes:
+            shown = masked(key, value)
+            raise ConfigError(f"{key.name} must be {' or '.join(s + '://...' for s in key.schemes)}, got {shown!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A setting whose value is invalid: the value as given, where it came from, and why."""
+
+    value: Any
+    source: str
+    message: str
+
+    def fix(self, name: str) -> str:
+        """How to repair it: the variable to change, or the ``rfarm config set`` command."""
+        if self.source.startswith("env "):
+            return f"change or unset {self.source.removeprefix('env ')}"
+        return f"rfarm config set {name} VALUE"
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The effective settings, each with its type; ``sources`` says where each came from."""
@@ -134,6 +185,10 @@ class Config:
     path_map: PathMap = field(default_factory=PathMap)
     #: tables and keys of the file rfarm does not know (kept, not used)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: with ``load_config(lenient=True)``: the invalid settings (their defaults are used here)
+    problems: Mapping[str, Problem] = field(default_factory=dict)
+    #: with ``load_config(lenient=True)``: why the config file could not be read, if it could not
+    file_problem: str = ""
 
     @property
     def values(self) -> dict[str, Any]:
@@ -208,41 +263,81 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
-def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """The effective configuration from defaults, the file and the environment."""
+def load_config(env: Mapping[str, str] | None = None, *, lenient: bool = False) -> Config:
+    """The effective configuration from defaults, the file and the environment.
+
+    An invalid value raises one ConfigError naming the key and how to fix it;
+    with ``lenient`` (``rfarm config show``, ``config set``) it is listed in
+    :attr:`Config.problems` and the key's default used, and an unreadable file
+    in :attr:`Config.file_problem`. Unknown keys of the file are warned about.
+    """
     env = os.environ if env is None else env
     path = config_path(env)
-    data = read_toml(path)
+    file_problem = ""
+    try:
+        data = read_toml(path)
+    except ConfigError as exc:
+        if not lenient:
+            raise
+        data, file_problem = {}, str(exc)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     for name, key in KEYS.items():
         env_name = "RFARM_" + name.upper()
         if env.get(env_name, "") != "":
-            values[name], sources[name] = coerce(key, env[env_name]), f"env {env_name}"
+            raw, sources[name] = env[env_name], f"env {env_name}"
         elif name in data:
-            values[name], sources[name] = coerce(key, data[name]), f"file {path}"
+            raw, sources[name] = data[name], f"file {path}"
         elif env.get(_OSS_ENV.get(name, ""), ""):
-            values[name], sources[name] = env[_OSS_ENV[name]], f"env {_OSS_ENV[name]}"
+            raw, sources[name] = env[_OSS_ENV[name]], f"env {_OSS_ENV[name]}"
         else:
             values[name], sources[name] = key.default, "default"
+            continue
+        try:
+            values[name] = check(key, raw)
+        except ConfigError as exc:
+            problems[name] = Problem(raw, sources[name], str(exc))
+            values[name] = key.default
+    if problems and not lenient:
+        name, problem = next(iter(problems.items()))
+        more = f" ({len(problems) - 1} more: rfarm config show lists them)" if len(problems) > 1 else ""
+        where = problem.source.removeprefix("env ").removeprefix("file ")
+        raise ConfigError(f"{problem.message} in {where}; fix: {problem.fix(name)}{more}")
     if not values["home"]:
         values["home"] = str(default_home())
     values["home"] = str(Path(values["home"]).expanduser().resolve())
     if not values["user"]:
         values["user"], sources["user"] = login_name(), "default (OS login)"
-    if values["lease_seconds"] < 2:
-        raise ConfigError("lease_seconds must be at least 2")
-    for name in ("api_rate_limit", "token_days"):
-        if values[name] < 1:
-            raise ConfigError(f"{name} must be at least 1, got {values[name]}")
-    if values["server_url"] and urlsplit(values["server_url"]).scheme not in ("http", "https"):
-        raise ConfigError(f"server_url must be http://HOST:PORT or https://HOST:PORT, got {values['server_url']!r}")
     if env.get("RFARM_PATH_MAP"):
         path_map = PathMap.parse(env["RFARM_PATH_MAP"], source="RFARM_PATH_MAP")
     else:
         path_map = PathMap.parse(data.get("path_map", []))
     extra = {k: v for k, v in data.items() if k not in KEYS and k != "path_map"}
-    return Config(**values, sources=sources, path=path, path_map=path_map, extra=extra)
+    for warning in unknown_keys(extra, path):
+        _warn_once(warning)
+    return Config(**values, sources=sources, path=path, path_map=path_map, extra=extra, problems=problems,
+                  file_problem=file_problem)
+
+
+def unknown_keys(extra: Mapping[str, Any], path: Path) -> list[str]:
+    """A warning for each key of the file rfarm does not know, with the known key it most looks like."""
+    warnings = []
+    for name in extra:
+        close = difflib.get_close_matches(name, KEYS, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else " (ignored)"
+        warnings.append(f"unknown config key {name!r} in {path}{hint}")
+    return warnings
+
+
+#: warnings already logged by this process (several commands read the config more than once)
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 def login_name() -> str:
@@ -269,13 +364,19 @@ def masked(key: Key, value: Any) -> Any:
 
 
 def set_key(path: Path, name: str, raw: str) -> Any:
-    """Set ``name`` to ``raw`` in the config file at ``path``, keeping its comments."""
+    """Set ``name`` to ``raw`` in the config file at ``path``, keeping its comments.
+
+    The value is checked (:func:`check`) before anything is written, so a
+    stored value never stops rfarm from starting.
+    """
     import tomlkit
 
     key = KEYS.get(name)
     if key is None:
-        raise ConfigError(f"unknown config key {name!r}; known keys: {', '.join(KEYS)}")
-    value = coerce(key, raw)
+        close = difflib.get_close_matches(name, KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(KEYS)}"
+        raise ConfigError(f"unknown config key {name!r}; {hint}")
+    value = check(key, raw)
     if path.exists() and not path.is_file():
         raise ConfigError(f"{path} is not a file; move it aside to keep settings there")
     doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()

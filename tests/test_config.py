@@ -92,8 +92,8 @@ def test_every_key_has_an_environment_override(isolated: Path) -> None:
         env = {"RFARM_HOME": str(isolated / "h"), f"RFARM_{name.upper()}": samples[key.kind]}
         if name == "home":
             env[f"RFARM_{name.upper()}"] = str(isolated / "other")
-        if name == "server_url":
-            env[f"RFARM_{name.upper()}"] = "https://farm.example:8765"
+        if key.schemes:  # a URL
+            env[f"RFARM_{name.upper()}"] = f"{key.schemes[0]}://farm.example/x"
         config = load_config(env)
         assert config.sources[name] == f"env RFARM_{name.upper()}", name
 

@@ -290,7 +290,9 @@ def test_wait_exits_0_when_the_task_succeeds(home: Path, home_env: dict[str, str
 
 def test_wait_exits_1_when_the_task_fails(home: Path, home_env: dict[str, str], quick_scene: Path,
                                          tmp_path: Path, workers: Workers) -> None:
-    code, out, err = submit_and_wait(quick_scene, home_env, tmp_path, workers, "--frames", "1", "--camera", "NoSuchCam")
+    # --force: submit refuses a camera the analysis does not list; forced, the render itself fails, three times
+    code, out, err = submit_and_wait(quick_scene, home_env, tmp_path, workers, "--frames", "1", "--camera", "NoSuchCam",
+                                     "--force")
     assert code == 1, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("Error: ")

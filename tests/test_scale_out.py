@@ -25,7 +25,8 @@ from rfarm_testlib import TEST_USER, clean_env, run_cli
 pytestmark = pytest.mark.e2e
 
 FAKE = Path(__file__).resolve().parent / "fakes" / "fake_render.py"
-SCENE = '//Maya ASCII 2024 scene\nrequires maya "2024";\nselect -ne :defaultRenderGlobals;\n\tsetAttr ".ren" -type "string" "arnold";\n'
+SCENE = ('//Maya ASCII 2024 scene\nrequires maya "2024";\nselect -ne :defaultRenderGlobals;\n\tsetAttr ".ren" -type "string" "arnold";\n'
+         'createNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n')
 T = TypeVar("T")
 
 

@@ -1,13 +1,18 @@
 """``rfarm analyse``: a scene's render settings and input files, without its application."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from rfarm.cli.options import JsonOption
 from rfarm.cli.output import err_console, out_console, print_json, write_file
+
+if TYPE_CHECKING:
+    from rfarm.analysis import AnalysisResult, Dependency
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +36,8 @@ def analyse(
     """
     from rfarm.submit.scene import analyse_for_farm
 
-    result = analyse_for_farm(scene, project=str(project) if project else None, backend=backend)
+    with analysing(scene, quiet=json):
+        result = analyse_for_farm(scene, project=str(project) if project else None, backend=backend)
     if output is not None:
         write_file(output, result.to_json(indent=2), what="--output")
     if json:
@@ -41,7 +47,32 @@ def analyse(
     return 0 if result.can_render else 1
 
 
-def show(result) -> None:  # type: ignore[no-untyped-def]
+@contextmanager
+def analysing(scene: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner on stderr naming the phase while a scene is read (a big one takes seconds); none when piped."""
+    console = err_console()
+    if quiet or not console.is_terminal:
+        yield
+        return
+    from rich.markup import escape
+
+    with console.status(f"analysing {escape(Path(scene).name)}: reading the scene and finding its files"):
+        yield
+
+
+def grouped(dependencies: tuple[Dependency, ...]) -> list[tuple[Dependency, list[str]]]:
+    """One entry per path (and kind), in scene order: its first dependency and every ``node.attr`` using it."""
+    groups: dict[tuple[str, str], tuple[Dependency, list[str]]] = {}
+    for dep in dependencies:
+        groups.setdefault((dep.kind, dep.path), (dep, []))[1].append(dep.key)
+    return list(groups.values())
+
+
+def _users(keys: list[str]) -> str:
+    return keys[0] if len(keys) == 1 else f"{len(keys)} nodes ({', '.join(keys[:2])}, ...)"
+
+
+def show(result: AnalysisResult) -> None:
     """The human summary: settings, a dependency table, tips."""
     from rich.table import Table
 
@@ -61,10 +92,14 @@ def show(result) -> None:  # type: ignore[no-untyped-def]
         settings.add_row(label, str(value))
     console.print(settings)
     if result.dependencies:
-        deps = Table("kind", "node.attr", "path", "files", title=f"{len(result.dependencies)} dependencies")
-        for dep in result.dependencies:
+        groups = grouped(result.dependencies)
+        title = f"{len(result.dependencies)} dependencies" + (
+            f", {len(groups)} paths" if len(groups) != len(result.dependencies) else "")
+        deps = Table("kind", "used by", "path", "files", title=title)
+        for dep, keys in groups:
             style = "" if dep.exists else "red"
-            deps.add_row(dep.kind, dep.key, dep.path, str(len(dep.files)) if dep.exists else "missing", style=style)
+            deps.add_row(dep.kind, _users(keys), dep.path, str(len(dep.files)) if dep.exists else "missing",
+                         style=style)
         console.print(deps)
     for tip in result.tips:
         colour = {"error": "red", "warning": "yellow"}.get(tip.level, "cyan")

@@ -26,7 +26,11 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def transfer_bar(*, quiet: bool) -> Iterator[Callable[[TransferProgress], None]]:
-    """A rich progress bar on stderr, one line per stage, with bytes and rate; yields the callback."""
+    """A rich progress bar on stderr, one line per stage, with bytes and rate; yields the callback.
+
+    Files that needed no work (hash cache hits) are counted as skipped, not as
+    bytes moved, so the rate is that of the bytes actually read or sent.
+    """
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -47,8 +51,10 @@ def transfer_bar(*, quiet: bool) -> Iterator[Callable[[TransferProgress], None]]
         def show(progress: TransferProgress) -> None:
             if progress.stage not in bars:
                 bars[progress.stage] = bar.add_task(STAGES.get(progress.stage, progress.stage), total=None, files="")
-            bar.update(bars[progress.stage], completed=progress.bytes_done, total=progress.bytes_total,
-                       files=f"{progress.done}/{progress.total}")
+            skipped = f" ({progress.skipped} skipped)" if progress.skipped else ""
+            bar.update(bars[progress.stage], completed=progress.bytes_done - progress.bytes_skipped,
+                       total=progress.bytes_total - progress.bytes_skipped,
+                       files=f"{progress.done}/{progress.total}{skipped}")
 
         yield show
 

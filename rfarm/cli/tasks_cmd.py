@@ -60,6 +60,7 @@ def submit(
     stop_after_test: Annotated[bool, typer.Option("--stop-after-test", help="A failed test frame fails the task.")] = False,
     hold_after_test: Annotated[bool, typer.Option("--hold-after-test", help="Hold the task after its test frames until `rfarm resume`.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to submit while a dependency is missing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Submit a scene its analysis says cannot render, or through a camera it does not list.")] = False,
     analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Read the scene's settings and dependencies first.")] = True,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress until the task ends; exit 0 only if it succeeded.")] = False,
     upload: Annotated[bool, typer.Option("--upload", help="Upload the scene and its dependencies (with dedup): nodes render only from these copies.")] = False,
@@ -75,7 +76,10 @@ def submit(
 
     Example: rfarm submit shot.blend --frames 1-100 --test-frame 50 --upload --wait
     """
+    from rich.markup import escape
+
     from rfarm.submit import submission
+    from rfarm.cli.analyse_cmd import analysing
     from rfarm.cli.files_cmd import transfer_bar, upload_line
     from rfarm.errors import UsageError
     from rfarm.files.hashing import HashCache
@@ -86,7 +90,10 @@ def submit(
     mode = "upload" if upload else "in-place" if in_place else "snapshot"
     api, caller, config = connect(user=user)
     path = Path(scene)
-    analysis = analyse_for_farm(str(path.resolve())) if analyse and is_analysable(scene) and path.is_file() else None
+    analysis = None
+    if analyse and is_analysable(scene) and path.is_file():
+        with analysing(scene, quiet=json):
+            analysis = analyse_for_farm(str(path.resolve()))
     request = submission.build_request(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
         timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
@@ -94,13 +101,10 @@ def submit(
         renderer=renderer, resolution=resolution, camera=camera,
         layers=layer, output_dir=str(output) if output else None,
         stop_after_test=stop_after_test, hold_after_test=hold_after_test,
-        analysis=analysis, strict=strict, scene_in_archive=scene_in_zip,
+        analysis=analysis, strict=strict, force=force, scene_in_archive=scene_in_zip,
         options=submission.parse_options(option),
     )
-    if analysis is not None:
-        for warning in submission.missing_warnings(analysis):
-            info(f"[yellow]warning:[/yellow] {warning}")
-    elif upload and not scene.lower().endswith(".zip"):
+    if analysis is None and upload and not scene.lower().endswith(".zip"):
         info("[yellow]warning:[/yellow] the scene was not analysed, so --upload sends the scene file alone")
     with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
         submitted = submission.submit(api, caller, request, files=mode, analysis=analysis, cache=cache,
@@ -110,7 +114,7 @@ def submit(
     if uploaded is not None and not json:
         info(upload_line(uploaded))
     for warning in submitted.warnings:
-        info(f"[yellow]warning:[/yellow] {warning}")
+        info(f"[yellow]warning:[/yellow] {escape(warning)}")
     if not json:
         info(f"submitted task [bold]{task_id}[/bold]: {len(request.frames)} frames of {request.name}"
              + (f", test frames {','.join(map(str, request.test_frames))}" if request.test_frames else ""))

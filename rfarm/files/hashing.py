@@ -14,8 +14,8 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +28,11 @@ from rfarm.files.progress import Progress, ProgressCallback, report
 
 BLOCK_SIZE = 1 << 20
 """Bytes read per call; large enough that digesting dominates system calls."""
+
+PROGRESS_BYTES = 8 << 20
+"""Bytes read between reports from inside a file: often enough for a bar, rare enough to cost nothing."""
+_REPORT_S = 0.2
+"""Seconds between progress reports while no file finishes."""
 
 _CACHE_BATCH = 1000
 _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
@@ -85,12 +90,16 @@ def _read_error(path: Path, exc: OSError) -> UsageError:
     return UsageError(f"Cannot read {path}: {exc.strerror or exc}")
 
 
-def _hash_stable(path: Path) -> tuple[FileHash, os.stat_result | None]:
-    """Hash ``path``; also return its stat if the file did not change while being read."""
+def _hash_stable(path: Path, on_bytes: Callable[[int], None] | None = None) -> tuple[FileHash, os.stat_result | None]:
+    """Hash ``path``; also return its stat if the file did not change while being read.
+
+    ``on_bytes`` is told of the bytes read, every :data:`PROGRESS_BYTES` and at
+    the end, so that its calls add up to the file's size.
+    """
     buf, view = _buffer()
     md5 = hashlib.md5(usedforsecurity=False)
     xxh = xxhash.xxh64()
-    size = 0
+    size = unreported = 0
     try:
         with open(path, "rb", buffering=0) as f:
             before = os.fstat(f.fileno())
@@ -99,9 +108,17 @@ def _hash_stable(path: Path) -> tuple[FileHash, os.stat_result | None]:
                 md5.update(chunk)
                 xxh.update(chunk)
                 size += n
+                if on_bytes is not None:
+                    unreported += n
+                    if unreported >= PROGRESS_BYTES:
+                        on_bytes(unreported)
+                        unreported = 0
             after = os.fstat(f.fileno())
     except OSError as exc:
         raise _read_error(path, exc) from exc
+    finally:
+        if on_bytes is not None and unreported:
+            on_bytes(unreported)
     file_hash = FileHash(md5.hexdigest(), str(xxh.intdigest()), size)
     is_stable = before.st_size == after.st_size == size and before.st_mtime_ns == after.st_mtime_ns
     return file_hash, after if is_stable else None
@@ -192,8 +209,10 @@ class HashCache:
         self.close()
 
 
-def _hash_cached(path: Path, cache: HashCache | None) -> tuple[FileHash, int | None]:
-    """The file's hash, and the ``mtime_ns`` to cache it under (None: do not cache it)."""
+def _hash_cached(
+    path: Path, cache: HashCache | None, on_bytes: Callable[[int], None] | None
+) -> tuple[FileHash, int | None, bool]:
+    """The file's hash, the ``mtime_ns`` to cache it under (None: do not cache it), and whether the cache had it."""
     if cache is not None:
         try:
             st = os.stat(path)
@@ -201,9 +220,21 @@ def _hash_cached(path: Path, cache: HashCache | None) -> tuple[FileHash, int | N
             raise _read_error(path, exc) from exc
         cached = cache.get(path, size=st.st_size, mtime_ns=st.st_mtime_ns)
         if cached is not None:
-            return cached, None
-    file_hash, stable = _hash_stable(path)
-    return file_hash, stable.st_mtime_ns if cache is not None and stable is not None else None
+            return cached, None, True
+    file_hash, stable = _hash_stable(path, on_bytes)
+    return file_hash, stable.st_mtime_ns if cache is not None and stable is not None else None, False
+
+
+class _BytesRead:
+    """Bytes the hashing threads have read so far, added to from each of them."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.value += n
 
 
 def hash_files(
@@ -221,7 +252,9 @@ def hash_files(
         cache: Where to look up and store hashes; a hit costs a ``stat``, not a read.
             A file that changes while it is read is hashed but not cached.
         on_progress: Told of the ``hash`` stage from the calling thread after each
-            file; returning ``False`` cancels.
+            file, and every few tenths of a second while a large one is read
+            (bytes within files count); cache hits are ``skipped``. Returning
+            ``False`` cancels.
 
     Returns:
         Each path (as given, duplicates once) mapped to its hash, in input order.
@@ -235,21 +268,32 @@ def hash_files(
     bytes_total = sum(_size(p) for p in files) if on_progress is not None else 0
     found: dict[Path, FileHash] = {}
     to_cache: list[tuple[Path | str, FileHash, int]] = []
-    bytes_done = 0
+    read = _BytesRead()
+    on_bytes = read.add if on_progress is not None else None
+    skipped = bytes_skipped = reported = 0
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="rfarm-hash") as pool:
-        futures = {pool.submit(_hash_cached, p, cache): p for p in files}
+        futures: dict[Future[tuple[FileHash, int | None, bool]], Path] = {
+            pool.submit(_hash_cached, p, cache, on_bytes): p for p in files
+        }
+        pending = set(futures)
         try:
-            for future in as_completed(futures):
-                path = futures[future]
-                file_hash, mtime_ns = future.result()
-                found[path] = file_hash
-                if mtime_ns is not None:
-                    to_cache.append((path, file_hash, mtime_ns))
-                if cache is not None and len(to_cache) >= _CACHE_BATCH:
-                    cache.put_many(to_cache)
-                    to_cache.clear()
-                bytes_done += file_hash.size
-                report(on_progress, Progress("hash", len(found), len(files), bytes_done, bytes_total), "Hashing")
+            while pending:
+                finished, pending = wait(pending, timeout=_REPORT_S if on_progress else None,
+                                         return_when=FIRST_COMPLETED)
+                for future in finished:
+                    path = futures[future]
+                    file_hash, mtime_ns, hit = future.result()
+                    found[path] = file_hash
+                    if hit:
+                        skipped, bytes_skipped = skipped + 1, bytes_skipped + file_hash.size
+                    if mtime_ns is not None:
+                        to_cache.append((path, file_hash, mtime_ns))
+                    if cache is not None and len(to_cache) >= _CACHE_BATCH:
+                        cache.put_many(to_cache)
+                        to_cache.clear()
+                    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
+                if not finished and read.value + bytes_skipped != reported:  # within a large file
+                    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
@@ -257,6 +301,14 @@ def hash_files(
             if cache is not None and to_cache:
                 cache.put_many(to_cache)
     return {p: found[p] for p in files}
+
+
+def _report(on_progress: ProgressCallback | None, read: _BytesRead, done: int, total: int, bytes_total: int,
+            skipped: int, bytes_skipped: int) -> int:
+    """Tell ``on_progress`` where hashing stands; the bytes reported."""
+    bytes_done = read.value + bytes_skipped
+    report(on_progress, Progress("hash", done, total, bytes_done, bytes_total, skipped, bytes_skipped), "Hashing")
+    return bytes_done
 
 
 def _size(path: Path) -> int:

@@ -9,13 +9,21 @@ from rfarm.errors import Cancelled
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Where a transfer stands: ``stage`` is ``hash``, ``upload``, ``download`` or ``fetch``."""
+    """Where a transfer stands: ``stage`` is ``hash``, ``upload``, ``download`` or ``fetch``.
+
+    ``bytes_done`` also counts the part read so far of files not yet done;
+    ``skipped`` and ``bytes_skipped`` are the files (and their bytes), among
+    ``done`` and ``bytes_done``, that needed no work (hash cache hits), so that
+    a rate counts only the bytes actually moved.
+    """
 
     stage: str
     done: int
     total: int
     bytes_done: int
     bytes_total: int
+    skipped: int = 0
+    bytes_skipped: int = 0
 
 
 ProgressCallback = Callable[[Progress], bool | None]

@@ -49,15 +49,19 @@ def build_request(
     hold_after_test: bool = False,
     analysis: AnalysisResult | None = None,
     strict: bool = False,
+    force: bool = False,
     options: dict[str, Any] | None = None,
     scene_in_archive: str | None = None,
 ) -> SubmitRequest:
     """A validated :class:`SubmitRequest`; raises UsageError naming the bad input.
 
     ``analysis`` (of the scene) supplies the frame range, resolution and
-    renderer version where they are not given; with ``strict`` a missing
-    dependency refuses the submit. A ``.zip`` project renders the scene
-    ``scene_in_archive`` names inside it (default: its only scene file).
+    renderer version where they are not given, and is checked against: a
+    ``layers`` name it does not list is refused, and so (unless ``force``) is a
+    ``camera`` it does not list or a scene it says cannot render
+    (:func:`refusals`). With ``strict`` a missing dependency refuses the
+    submit. A ``.zip`` project renders the scene ``scene_in_archive`` names
+    inside it (default: its only scene file).
     """
     path = Path(scene).expanduser()
     if not path.is_file():
@@ -68,6 +72,12 @@ def build_request(
         extra_options["scene_in_archive"] = scene_in_archive
     elif scene_in_archive is not None:
         raise UsageError("--scene-in-zip is only for a .zip project")
+    if analysis is not None:
+        _check_layers(analysis, layers)
+        reasons = refusals(analysis, camera=camera, layers=layers)
+        if reasons and not force:
+            raise UsageError(f"{path.name}: {reasons[0]}" + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
+                             + "; --force submits anyway")
     if strict and analysis is not None and analysis.missing:
         (label, missing_path), = analysis.missing[0].items()
         raise UsageError(f"--strict: {len(analysis.missing)} dependencies are missing, first {label}: {missing_path}")
@@ -168,9 +178,44 @@ def _seconds(minutes: float | None, flag: str) -> int | None:
     return math.ceil(minutes * 60)
 
 
+def _check_layers(analysis: AnalysisResult, layers: Sequence[str]) -> None:
+    """Refuse a ``--layer`` the scene does not have (the analysis lists every layer), naming those it has."""
+    info = analysis.scene_info
+    if not layers or "render_layers" in info.defaulted:
+        return
+    known = [layer.name for layer in info.render_layers]
+    unknown = [name for name in layers if name not in known]
+    if unknown:
+        raise UsageError(f"--layer {unknown[0]!r}: {Path(info.path).name} has no such render layer; "
+                         f"its layers: {', '.join(known) or 'none'}")
+
+
+def refusals(analysis: AnalysisResult, *, camera: str | None = None, layers: Sequence[str] = ()) -> list[str]:
+    """Why the scene, as the analysis reads it, would fail on every node: a ``camera`` it does not list
+    and its ``error`` tips (less a missing renderable layer when ``layers`` names them)."""
+    info = analysis.scene_info
+    reasons = []
+    if camera is not None and "cameras" not in info.defaulted and camera not in info.cameras:
+        listed = ", ".join(info.cameras) or "none"
+        reasons.append(f"--camera {camera!r} is not a renderable camera of the scene; its cameras: {listed}")
+    for tip in analysis.tips:
+        if tip.level != "error" or (tip.code == "no_renderable_layer" and layers):
+            continue
+        if tip.code == "no_renderable_camera" and camera is not None:
+            continue  # said above, with the camera's name
+        reasons.append(f"cannot render as it stands ({tip.code}): {tip.message.rstrip('.')}")
+    return reasons
+
+
 def missing_warnings(analysis: AnalysisResult) -> list[str]:
     """One warning per missing dependency (the renders would lack them)."""
     return [f"missing dependency {label}: {path}" for entry in analysis.missing for label, path in entry.items()]
+
+
+def analysis_warnings(analysis: AnalysisResult, request: SubmitRequest) -> list[str]:
+    """What the submitter should know from the analysis: each missing dependency, and each refusal ``--force`` overrode."""
+    forced = refusals(analysis, camera=request.camera, layers=request.layers)
+    return [f"--force: {reason}" for reason in forced] + missing_warnings(analysis)
 
 
 FILE_MODES = (manifest.UPLOAD, manifest.SNAPSHOT, "in-place")
@@ -219,8 +264,8 @@ def submit(
     files, doc, summary = send_files(api, caller, request, files=files, analysis=analysis, cache=cache,
                                      on_progress=on_progress)
     recorded = api.submit(caller, request, doc)
-    return Submitted(recorded.task_id, len(request.frames), list(request.test_frames), recorded.warnings,
-                     summary, files)
+    warnings = (analysis_warnings(analysis, request) if analysis is not None else []) + list(recorded.warnings)
+    return Submitted(recorded.task_id, len(request.frames), list(request.test_frames), warnings, summary, files)
 
 
 def send_files(

@@ -9,7 +9,8 @@ from rfarm_testlib import assert_one_error_line, run_cli
 
 pytestmark = pytest.mark.e2e  # the remote half runs a real server
 
-SCENE = '//Maya ASCII 2024 scene\nrequires maya "2024";\nplaybackOptions -min 1 -max 4;\n'
+SCENE = ('//Maya ASCII 2024 scene\nrequires maya "2024";\nplaybackOptions -min 1 -max 4;\n'
+         'createNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n')
 TASK_KEYS = {"task_id", "status", "user", "name", "scene", "renderer", "priority", "frames_spec", "created_at",
              "finished_at", "counts"}
 HUGE = "99999999999999999999999"

@@ -112,7 +112,7 @@ def test_bad_config_value_exits_2(home_env: dict[str, str]) -> None:
     ("env", "exit_code", "needle"),
     [
         ({"RFARM_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}, 3, "cannot open the database"),
-        ({"RFARM_DATABASE_URL": "mysql://farm/db"}, 2, "unsupported database URL"),
+        ({"RFARM_DATABASE_URL": "mysql://farm/db"}, 2, "database_url must be sqlite://"),
         ({"RFARM_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432"}, 2, "names no database"),
     ],
 )
@@ -275,6 +275,85 @@ def test_config_set_refuses_bad_input(home: Path, home_env: dict[str, str]) -> N
     assert_one_error_line(*run_cli("config", "set", "no_such_key", "1", env=home_env))
     assert_one_error_line(*run_cli("config", "set", "lease_seconds", "soon", env=home_env))
     assert not (home / "rfarm.toml").exists()
+
+
+@pytest.mark.parametrize(("key", "value", "needle"), [
+    ("lease_seconds", "1", "lease_seconds must be at least 2"),
+    ("max_attempts", "0", "max_attempts must be at least 1"),
+    ("max_attempts", "-3", "max_attempts must be at least 1"),
+    ("cache_max_gb", "-1", "cache_max_gb must be at least 0"),
+    ("min_free_gb", "nan", "min_free_gb must be a finite number"),
+    ("workspace_keep_hours", "inf", "workspace_keep_hours must be a finite number"),
+    ("database_url", "mysql://x", "database_url must be sqlite://"),
+    ("queue_url", "amqp://q", "queue_url must be sqlite://"),
+    ("storage_url", "/mnt/farm", "storage_url must be file://"),
+])
+def test_config_set_checks_the_value_before_writing_it(home: Path, home_env: dict[str, str], key: str, value: str,
+                                                      needle: str) -> None:
+    path = home / "rfarm.toml"
+    path.write_text("# mine\nmax_attempts = 4\n", encoding="utf-8")
+    line = assert_one_error_line(*run_cli("config", "set", key, value, env=home_env))
+    assert needle in line
+    assert path.read_text(encoding="utf-8") == "# mine\nmax_attempts = 4\n"
+    assert cli_json("list", env=home_env) == []
+
+
+def test_an_invalid_stored_value_is_shown_and_repaired_not_a_lockout(home: Path, home_env: dict[str, str]) -> None:
+    path = home / "rfarm.toml"
+    path.write_text("# hand edited\nlease_seconds = 1\nmin_free_gb = nan\n", encoding="utf-8")
+    line = assert_one_error_line(*run_cli("list", env=home_env))
+    assert "lease_seconds must be at least 2" in line and "rfarm config set lease_seconds VALUE" in line
+    assert "1 more" in line
+    rows = settings(doc := cli_json("config", "show", env=home_env))
+    assert doc["file_problem"] is None and doc["warnings"] == []
+    assert (rows["lease_seconds"]["value"], rows["lease_seconds"]["source"]) == (1, f"file {path}")
+    assert "must be at least 2" in rows["lease_seconds"]["problem"]
+    assert "finite" in rows["min_free_gb"]["problem"]
+    assert rows["max_attempts"]["problem"] is None
+    code, out, err = run_cli("config", "show", env=home_env)
+    assert code == 0 and "invalid: lease_seconds must be at least 2" in " ".join(out.split()), err
+    code, out, err = run_cli("config", "set", "lease_seconds", "60", env=home_env)
+    assert code == 0, err
+    assert "min_free_gb must be a finite number" in err  # still to repair, and said so
+    assert_one_error_line(*run_cli("list", env=home_env))
+    assert run_cli("config", "set", "min_free_gb", "5", env=home_env)[0] == 0
+    assert cli_json("list", env=home_env) == []
+    text = path.read_text(encoding="utf-8")
+    assert "# hand edited" in text and "lease_seconds = 60" in text
+    assert all(row["problem"] is None for row in cli_json("config", "show", env=home_env)["settings"])
+
+
+def test_an_invalid_environment_value_names_the_variable(home_env: dict[str, str]) -> None:
+    env = {**home_env, "RFARM_MAX_ATTEMPTS": "0"}
+    line = assert_one_error_line(*run_cli("list", env=env))
+    assert "RFARM_MAX_ATTEMPTS" in line and "max_attempts must be at least 1" in line
+    rows = settings(cli_json("config", "show", env=env))
+    assert rows["max_attempts"]["source"] == "env RFARM_MAX_ATTEMPTS" and "RFARM_MAX_ATTEMPTS" in rows["max_attempts"]["problem"]
+
+
+def test_an_unknown_key_in_the_file_is_warned_about_with_the_nearest_one(tmp_path: Path, home: Path,
+                                                                        home_env: dict[str, str]) -> None:
+    (home / "rfarm.toml").write_text("lese_seconds = 5\n", encoding="utf-8")
+    scene = tmp_path / "shot.ma"
+    scene.write_text('//Maya ASCII 2024 scene\ncreateNode transform -s -n "persp";\n'
+                     'createNode camera -s -n "perspShape" -p "persp";\n', encoding="utf-8")
+    code, out, err = run_cli("submit", str(scene), "--frames", "1", "--json", env=home_env)  # reads the config twice
+    assert code == 0, err
+    assert err.count("lese_seconds") == 1 and "did you mean 'lease_seconds'?" in err
+    code, out, err = run_cli("config", "show", "--json", env=home_env)
+    assert code == 0, err
+    (warning,) = json.loads(out)["warnings"]
+    assert "unknown config key 'lese_seconds'" in warning and "did you mean 'lease_seconds'?" in warning
+    line = assert_one_error_line(*run_cli("config", "set", "lese_seconds", "5", env=home_env))
+    assert "did you mean 'lease_seconds'?" in line
+
+
+def test_config_show_survives_a_file_that_is_not_toml(home: Path, home_env: dict[str, str]) -> None:
+    (home / "rfarm.toml").write_text("lease_seconds = [\n", encoding="utf-8")
+    doc = cli_json("config", "show", env=home_env)
+    assert "cannot read config file" in doc["file_problem"]
+    assert settings(doc)["lease_seconds"]["source"] == "default"
+    assert "cannot read config file" in assert_one_error_line(*run_cli("list", env=home_env))
 
 
 # -- isolation ---------------------------------------------------------------------------

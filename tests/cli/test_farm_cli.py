@@ -35,7 +35,7 @@ def test_hardware_reports_this_machine(home_env: dict[str, str]) -> None:
 @pytest.mark.e2e
 def test_hwconfig_needs_are_checked_at_submit(home_env: dict[str, str], tmp_path: Path) -> None:
     scene = tmp_path / "s.ma"
-    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
+    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\ncreateNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n', encoding="utf-8")
     code, _, err = run_cli("hwconfig", "add", "huge", "--ram", "8", env=home_env)
     assert code == 4 and "needs the manager role" in err  # artists do not change the farm's configs
     home_env = {**home_env, "RFARM_ADMINS": TEST_USER}
@@ -61,7 +61,7 @@ def test_hwconfig_needs_are_checked_at_submit(home_env: dict[str, str], tmp_path
 @pytest.mark.e2e
 def test_nodes_list_disable_enable(home_env: dict[str, str], tmp_path: Path) -> None:
     scene = tmp_path / "s.ma"
-    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
+    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\ncreateNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n', encoding="utf-8")
     env = {**home_env, "RFARM_MAYA_EXECUTABLE": str(Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py")}
     burst = [sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "n1", "--tag", "fx"]
     assert subprocess.run(burst, env=env, capture_output=True, timeout=60).returncode == 0
@@ -108,7 +108,7 @@ def test_queue_messages_signed_with_another_secret_are_refused(redis_url: str, t
 
 def test_a_shared_queue_needs_a_secret(home_env: dict[str, str], redis_url: str, tmp_path: Path) -> None:
     scene = tmp_path / "s.ma"
-    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\n', encoding="utf-8")
+    scene.write_text('//Maya ASCII 2024 scene\nrequires maya "2024";\ncreateNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n', encoding="utf-8")
     env = {**home_env, "RFARM_QUEUE_URL": redis_url}
     code, out, err = run_cli("submit", str(scene), "--frames", "1", "--json", env=env)
     assert_one_error_line(code, out, err, json_doc=True)

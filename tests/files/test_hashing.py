@@ -8,6 +8,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,38 @@ def test_progress_reports_each_file_from_the_calling_thread(tmp_path: Path) -> N
     assert [c.done for c in calls] == list(range(1, 11))
     assert calls[-1] == Progress("hash", 10, 10, sum(range(10)), sum(range(10)))
     assert threads == {threading.get_ident()}
+
+
+def test_progress_counts_bytes_within_a_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rfarm.files.hashing as hashing
+
+    monkeypatch.setattr(hashing, "PROGRESS_BYTES", 1 << 20)
+    monkeypatch.setattr(hashing, "_REPORT_S", 0.001)
+    counted = hashing._BytesRead.add
+
+    def slow_disk(self: object, n: int) -> None:  # each MiB takes 10 ms to read
+        counted(self, n)  # type: ignore[arg-type]
+        time.sleep(0.01)
+
+    monkeypatch.setattr(hashing._BytesRead, "add", slow_disk)
+    size = 16 << 20
+    path = _write(tmp_path / "big.ma", os.urandom(1 << 20) * 16)
+    calls: list[Progress] = []
+    hash_files([path], threads=1, on_progress=calls.append)
+    partial = [c for c in calls if c.done == 0]
+    assert all(0 < c.bytes_done <= size and c.bytes_total == size for c in partial)
+    assert len({c.bytes_done for c in partial if c.bytes_done < size}) > 3  # the bar moves within the file
+    assert [c.bytes_done for c in calls] == sorted(c.bytes_done for c in calls)
+    assert calls[-1] == Progress("hash", 1, 1, size, size)
+
+
+def test_cache_hits_are_skipped_not_read(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / f"f{i}", b"y" * 100) for i in range(3)]
+    calls: list[Progress] = []
+    with HashCache(tmp_path / "cache.db") as cache:
+        hash_files(paths[:2], cache=cache)
+        hash_files(paths, cache=cache, on_progress=calls.append)
+    assert calls[-1] == Progress("hash", 3, 3, 300, 300, skipped=2, bytes_skipped=200)
 
 
 def test_progress_returning_false_cancels_and_keeps_what_was_hashed(tmp_path: Path) -> None:

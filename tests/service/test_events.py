@@ -14,7 +14,7 @@ from rfarm_testlib import clean_env, run_cli_process
 from rfarm.api import LocalFarm
 from rfarm.state.users import Caller, Role
 
-SCENE = '//Maya ASCII 2024 scene\nrequires maya "2024";\n'
+SCENE = '//Maya ASCII 2024 scene\nrequires maya "2024";\ncreateNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n'
 
 
 def submit_local(env: dict[str, str], scene: Path, user: str) -> int:

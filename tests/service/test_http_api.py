@@ -18,7 +18,8 @@ from rfarm.submit.submission import build_request, submit
 
 ANY = Caller("")  # through HTTP the token says who calls; this only carries --all
 ALL = Caller("", all_users=True)
-SCENE = '//Maya ASCII 2024 scene\nrequires maya "2024";\nfile -rdi 1 -ns "p" -rfn "pRN" "tex/prop.ma";\n'
+SCENE = ('//Maya ASCII 2024 scene\nrequires maya "2024";\nfile -rdi 1 -ns "p" -rfn "pRN" "tex/prop.ma";\n'
+         'createNode transform -s -n "persp";\ncreateNode camera -s -n "perspShape" -p "persp";\n')
 
 
 @pytest.fixture
