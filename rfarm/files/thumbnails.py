@@ -1,0 +1,218 @@
+"""A small JPEG of a rendered image: PNG, JPEG and TIFF through Pillow, OpenEXR tone-mapped.
+
+Display-referred images (8- and 16-bit PNG, JPEG, TIFF) are only scaled
+down. Scene-referred ones (OpenEXR, float TIFF) hold linear light of any
+range, so they are exposed from their own statistics (the log-average
+luminance is brought to middle grey), rolled off with an extended Reinhard
+curve whose white point is the image's brightest percentile, and encoded to
+sRGB: a sunlit exterior and a dim interior both come out readable, neither
+blown out white nor black. NaN pixels count as black, infinite ones as the
+brightest.
+
+Large images are averaged down by whole blocks first (cheap in numpy, and
+it is what keeps a thumbnail's cost a small part of a render's), then Pillow
+resamples the rest of the way.
+"""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from rfarm.errors import UsageError
+
+#: the longest side of a thumbnail, in pixels
+MAX_SIDE = 320
+QUALITY = 82
+#: the files a frame's output may be made a thumbnail of
+SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr"})
+#: what transparent pixels are shown over (sRGB, a dark neutral grey)
+BACKGROUND = (40, 40, 40)
+#: the most pixels an image may have (Pillow's own bound on what it decodes)
+MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+_EXR_MAGIC = b"\x76\x2f\x31\x01"
+_MIDDLE_GREY = 0.18
+_REC709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+_HALF_MAX = 65504.0
+
+
+def is_image(path: Path) -> bool:
+    """Whether ``path`` is named like an image a thumbnail can be made of."""
+    return path.suffix.lower() in SUFFIXES
+
+
+def make_thumbnail(path: Path, *, max_side: int = MAX_SIDE) -> bytes:
+    """A JPEG of the image at ``path``, at most ``max_side`` pixels on its long side, its aspect kept.
+
+    Raises:
+        NotFoundError: ``path`` does not exist.
+        UsageError: the file is not an image this reads (unknown format, damaged, truncated, or with
+            no colour or luminance channel).
+    """
+    from rfarm.errors import NotFoundError
+
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except FileNotFoundError:
+        raise NotFoundError(f"cannot make a thumbnail of {path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot make a thumbnail of {path}: {exc.strerror or exc}") from None
+    image = _read_exr(path, max_side) if magic == _EXR_MAGIC else _read_pillow(path, max_side)
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=QUALITY)
+    return out.getvalue()
+
+
+# -- display-referred images ------------------------------------------------------
+
+
+def _read_pillow(path: Path, max_side: int) -> Image.Image:
+    """The image as 8-bit RGB, already reduced near ``max_side`` where the format allows it."""
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise UsageError(f"cannot make a thumbnail of {path}: {im.width}x{im.height} is too large")
+            im.draft("RGB", (max_side, max_side))  # JPEG: decoded at 1/2, 1/4 or 1/8 scale
+            im.load()
+            return _to_rgb(im, max_side)
+    except UsageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise UsageError(f"cannot make a thumbnail of {path}: {exc}") from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        # UnidentifiedImageError is an OSError; damaged PNG chunks raise SyntaxError
+        raise UsageError(f"cannot make a thumbnail of {path}: not a readable PNG, JPEG or TIFF image ({exc})") from None
+
+
+def _to_rgb(im: Image.Image, max_side: int) -> Image.Image:
+    if im.mode == "F":  # a float TIFF: scene-referred, like an EXR
+        return _tone_map(np.array(im, dtype=np.float32)[..., None], None, max_side)
+    if im.mode.startswith("I"):  # 16- or 32-bit integer grey: scaled to its type's range
+        pixels = np.asarray(im)
+        top = 65535.0 if im.mode.startswith("I;16") or pixels.max(initial=0) <= 65535 else float(pixels.max())
+        return Image.fromarray((np.clip(pixels / top, 0, 1) * 255 + 0.5).astype(np.uint8)).convert("RGB")
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+    if not has_alpha:
+        return im.convert("RGB")
+    rgba = im.convert("RGBA")
+    rgba.thumbnail((max_side * 2, max_side * 2), Image.Resampling.BOX)
+    background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+# -- scene-referred images --------------------------------------------------------
+
+
+def _read_exr(path: Path, max_side: int) -> Image.Image:
+    import OpenEXR
+
+    try:
+        header = OpenEXR.File(str(path), header_only=True).header()
+        low, high = header["dataWindow"]
+        width, height = int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
+        if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+            raise UsageError(f"cannot make a thumbnail of {path}: a {width}x{height} image")
+        part = OpenEXR.File(str(path), separate_channels=True).parts[0]
+        channels = {name: ch.pixels for name, ch in part.channels.items()}
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the bindings raise bare RuntimeErrors and more for a damaged file
+        raise UsageError(f"cannot make a thumbnail of {path}: not a readable OpenEXR image ({exc})") from None
+    colour, alpha = _pick_channels(path, channels)
+    return _tone_map(colour, alpha, max_side)
+
+
+def _pick_channels(path: Path, channels: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The colour (H, W, 3) or luminance (H, W, 1) planes and alpha of the image's main layer.
+
+    A plain file has ``R``, ``G``, ``B`` (or ``Y``); a multilayer one (Blender's)
+    names them ``ViewLayer.Combined.R``: the unnamed layer wins, then one
+    called Combined, then the first in name order.
+    """
+    layers: dict[str, dict[str, np.ndarray]] = {}
+    for name, pixels in channels.items():
+        layer, _, suffix = name.rpartition(".")
+        if pixels is not None and pixels.ndim == 2:
+            layers.setdefault(layer, {})[suffix.upper()] = pixels
+
+    def rank(layer: str) -> tuple[int, str]:
+        return (0 if layer == "" else 1 if layer.rpartition(".")[2].lower() == "combined" else 2, layer)
+
+    for wanted in (("R", "G", "B"), ("Y",)):
+        found = sorted((layer for layer, planes in layers.items() if all(c in planes for c in wanted)), key=rank)
+        if found:
+            planes = layers[found[0]]
+            shapes = {planes[c].shape for c in (*wanted, "A") if c in planes}
+            if len(shapes) != 1:
+                raise UsageError(f"cannot make a thumbnail of {path}: its channels are sampled at different sizes")
+            colour = np.empty((*shapes.pop(), len(wanted)), dtype=np.float32)
+            for i, c in enumerate(wanted):
+                colour[..., i] = planes[c]
+            alpha = planes["A"].astype(np.float32)[..., None] if "A" in planes else None
+            return colour, alpha
+    names = ", ".join(sorted(channels)[:8]) or "none"
+    raise UsageError(f"cannot make a thumbnail of {path}: no R, G, B or Y channels (it has {names})")
+
+
+def _tone_map(colour: np.ndarray, alpha: np.ndarray | None, max_side: int) -> Image.Image:
+    """Linear light (H, W, C) float32 with C 3 or 1, and premultiplied alpha (H, W, 1), to an sRGB image.
+
+    Both arrays are changed in place.
+    """
+    np.nan_to_num(colour, copy=False, nan=0.0, posinf=_HALF_MAX, neginf=0.0)
+    np.clip(colour, 0.0, _HALF_MAX, out=colour)
+    longest = max(colour.shape[:2])
+    factor = max(1, min(math.ceil(longest / (2 * max_side)), longest // max_side))
+    colour = _block_mean(colour, factor)
+    if alpha is not None:
+        np.nan_to_num(alpha, copy=False, nan=1.0)
+        alpha = np.clip(_block_mean(alpha, factor), 0.0, 1.0)
+    lum = colour @ _REC709 if colour.shape[-1] == 3 else colour[..., 0]
+    lit = lum[lum > max(float(lum.max(initial=0.0)), 1e-30) * 1e-6]
+    if lit.size:
+        exposure = _MIDDLE_GREY / math.exp(float(np.mean(np.log(lit))))
+        white = max(1.0, float(np.percentile(lit, 99.5)) * exposure)
+    else:
+        exposure, white = 1.0, 1.0  # all black
+    exposed = colour * np.float32(exposure)
+    mapped = exposed * (1.0 + exposed / np.float32(white * white)) / (1.0 + exposed)
+    encoded = _SRGB[(np.clip(mapped, 0.0, 1.0) * np.float32(_SRGB.size - 1) + np.float32(0.5)).astype(np.intp)]
+    if encoded.shape[-1] == 1:
+        encoded = np.repeat(encoded, 3, axis=-1)
+    if alpha is not None:  # premultiplied: what is not covered shows the background
+        encoded = encoded + (1.0 - alpha) * (np.array(BACKGROUND, dtype=np.float32) / 255.0)
+    return Image.fromarray((np.clip(encoded, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), "RGB")
+
+
+def _block_mean(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """``pixels`` (H, W, C) averaged over ``factor`` x ``factor`` blocks (a ragged edge is dropped).
+
+    Summed as ``factor``² strided views: contiguous adds, several times faster than a mean over
+    reshaped axes.
+    """
+    if factor == 1:
+        return pixels
+    h, w = pixels.shape[0] // factor, pixels.shape[1] // factor
+    total = np.zeros((h, w, pixels.shape[2]), dtype=np.float32)
+    for i in range(factor):
+        for j in range(factor):
+            total += pixels[i : h * factor : factor, j : w * factor : factor]
+    total *= np.float32(1.0 / (factor * factor))
+    return total
+
+
+def _srgb_table(size: int) -> np.ndarray:
+    """The sRGB encoding of ``size`` evenly spaced linear values in [0, 1] (a look-up is far cheaper than
+    the power function per pixel; 4096 steps leave no visible banding in 8 bits)."""
+    linear = np.linspace(0.0, 1.0, size, dtype=np.float64)
+    encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+    return encoded.astype(np.float32)
+
+
+_SRGB = _srgb_table(4096)
