@@ -12,17 +12,28 @@ brightest.
 Large images are averaged down by whole blocks first (cheap in numpy, and
 it is what keeps a thumbnail's cost a small part of a render's), then Pillow
 resamples the rest of the way.
+
+A node stores each frame's thumbnail beside its results
+(:func:`store_thumbnail`), named by its MD5, with a small record that names
+that MD5 or says why the frame has none; :func:`load_thumbnail` reads it back.
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from rfarm.errors import UsageError
+from rfarm.errors import NotFoundError, StorageError, UsageError
+from rfarm.storage.base import Storage
+from rfarm.storage.keys import thumbnail_key
 
 #: the longest side of a thumbnail, in pixels
 MAX_SIDE = 320
@@ -53,8 +64,6 @@ def make_thumbnail(path: Path, *, max_side: int = MAX_SIDE) -> bytes:
         UsageError: the file is not an image this reads (unknown format, damaged, truncated, or with
             no colour or luminance channel).
     """
-    from rfarm.errors import NotFoundError
-
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
@@ -67,6 +76,81 @@ def make_thumbnail(path: Path, *, max_side: int = MAX_SIDE) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=QUALITY)
     return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailRecord:
+    """What was made of one attempt at a frame: the thumbnail's MD5, or the error why there is none.
+
+    ``source`` is the file name of the output it shows; ``seconds`` what making and storing it took.
+    """
+
+    frame: int
+    attempt: int
+    md5: str | None
+    source: str
+    seconds: float
+    error: str | None = None
+
+
+def store_thumbnail(storage: Storage, task_id: int, frame: int, attempt: int, files: Sequence[Path]) -> ThumbnailRecord:
+    """Make the thumbnail of the first image among a frame's ``files`` and store it with its record.
+
+    A file that cannot be made into a thumbnail (or no image among the files)
+    is recorded as the record's ``error``; the thumbnail of an earlier attempt
+    is removed once the new record is stored.
+
+    Raises:
+        StorageError: storage failed (nothing is recorded then).
+    """
+    started = time.perf_counter()
+    image = next((p for p in files if is_image(p)), None)
+    md5: str | None = None
+    error: str | None = None
+    if image is None:
+        names = ", ".join(p.name for p in files) or "none"
+        error = f"none of the frame's outputs is a PNG, JPEG, TIFF or EXR image ({names})"
+    else:
+        try:
+            data = make_thumbnail(image)
+        except UsageError as exc:
+            error = str(exc)
+        else:
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            storage.put_bytes(thumbnail_key(task_id, frame, md5), data)
+    earlier = _read_record(storage, task_id, frame) if attempt > 1 else None
+    record = ThumbnailRecord(frame, attempt, md5, image.name if image else "", time.perf_counter() - started, error)
+    storage.put_bytes(thumbnail_key(task_id, frame), json.dumps(asdict(record)).encode("utf-8"))
+    if earlier is not None and earlier.md5 and earlier.md5 != md5:
+        storage.delete(thumbnail_key(task_id, frame, earlier.md5))
+    return record
+
+
+def load_thumbnail(storage: Storage, task_id: int, frame: int) -> tuple[bytes | None, ThumbnailRecord | None]:
+    """A frame's thumbnail and its record; ``(None, record)`` when the record says why there is none,
+    ``(None, None)`` when none was made."""
+    record = _read_record(storage, task_id, frame)
+    if record is None or record.md5 is None:
+        return None, record
+    try:
+        return storage.get_bytes(thumbnail_key(task_id, frame, record.md5)), record
+    except NotFoundError:
+        return None, None
+
+
+def _read_record(storage: Storage, task_id: int, frame: int) -> ThumbnailRecord | None:
+    key = thumbnail_key(task_id, frame)
+    try:
+        doc = json.loads(storage.get_bytes(key))
+        md5 = None if doc["md5"] is None else str(doc["md5"])
+        if md5 is not None:
+            thumbnail_key(task_id, frame, md5)  # an MD5 that names no key: a damaged record
+        return ThumbnailRecord(int(doc["frame"]), int(doc["attempt"]), md5, str(doc["source"]),
+                               float(doc["seconds"]), None if doc.get("error") is None else str(doc["error"]))
+    except NotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, UsageError) as exc:
+        raise StorageError(f"The thumbnail record {key} is unreadable: {exc}.") from exc
 
 
 # -- display-referred images ------------------------------------------------------

@@ -1,6 +1,7 @@
 """Thumbnails of real images of each format; HDR tone mapping; damaged and unsupported files."""
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import OpenEXR
 import pytest
 from PIL import Image
 
-from rfarm.errors import NotFoundError, UsageError
-from rfarm.files.thumbnails import BACKGROUND, MAX_SIDE, is_image, make_thumbnail
+from rfarm.errors import NotFoundError, StorageError, UsageError
+from rfarm.files.thumbnails import BACKGROUND, MAX_SIDE, is_image, load_thumbnail, make_thumbnail, store_thumbnail
+from rfarm.storage.folder import FolderStorage
+from rfarm.storage.keys import thumbnail_key
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -219,3 +222,49 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_is_image() -> None:
     assert is_image(Path("/r/f.0001.EXR")) and is_image(Path("f.tiff")) and is_image(Path("f.jpeg"))
     assert not is_image(Path("f.mov")) and not is_image(Path("f"))
+
+
+# -- stored beside the results ------------------------------------------------------
+
+
+def test_stored_thumbnail_is_named_by_its_hash_and_replaced_by_a_retry(tmp_path: Path) -> None:
+    storage = FolderStorage(tmp_path / "store")
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    Image.new("RGB", (64, 32), (200, 0, 0)).save(first)
+    Image.new("RGB", (64, 32), (0, 0, 200)).save(second)
+
+    made = store_thumbnail(storage, 7, 3, 1, [tmp_path / "f.mov", first])
+    data, record = load_thumbnail(storage, 7, 3)
+
+    assert record == made and made.error is None and made.source == "a.png" and made.attempt == 1
+    assert data is not None and hashlib.md5(data).hexdigest() == made.md5
+    assert decode(data).shape == (32, 64, 3)
+    assert thumbnail_key(7, 3, made.md5) == f"tasks/7/thumbnails/frame-3-{made.md5}.jpg"
+
+    again = store_thumbnail(storage, 7, 3, 2, [second])
+    data, record = load_thumbnail(storage, 7, 3)
+    assert record == again and again.md5 != made.md5 and data is not None
+    assert hashlib.md5(data).hexdigest() == again.md5
+    assert list(storage.list("tasks/7/thumbnails/")) == sorted(
+        [thumbnail_key(7, 3), thumbnail_key(7, 3, again.md5)]), "the first attempt's thumbnail is gone"
+
+
+def test_a_frame_without_a_readable_image_records_why(tmp_path: Path) -> None:
+    storage = FolderStorage(tmp_path / "store")
+    (tmp_path / "f.png").write_bytes(b"garbage")
+
+    made = store_thumbnail(storage, 1, 1, 1, [tmp_path / "f.png"])
+    assert made.md5 is None and made.error is not None and "f.png" in made.error
+    assert load_thumbnail(storage, 1, 1) == (None, made)
+
+    made = store_thumbnail(storage, 1, 2, 1, [tmp_path / "f.mov"])
+    assert made.error == "none of the frame's outputs is a PNG, JPEG, TIFF or EXR image (f.mov)"
+    assert load_thumbnail(storage, 1, 3) == (None, None)
+
+
+def test_a_damaged_record_is_a_storage_error(tmp_path: Path) -> None:
+    storage = FolderStorage(tmp_path / "store")
+    storage.put_bytes(thumbnail_key(1, 1), b'{"frame": 1, "attempt": 1, "md5": "../../x", "source": "", "seconds": 0}')
+
+    with pytest.raises(StorageError, match="thumbnail record tasks/1/thumbnails/frame-1.json is unreadable"):
+        load_thumbnail(storage, 1, 1)
