@@ -399,7 +399,7 @@ class LocalFarm:
         from rfarm.state.states import FrameState
 
         task = self._task(caller, task_id)
-        row = (Frame.select(Frame.status, Frame.error)
+        row = (Frame.select(Frame.status, Frame.error, Frame.attempts)
                .where((Frame.task == task.id) & (Frame.number == frame)).first())
         where = f"frame {frame} of task {task.id}"
         if row is None:
@@ -413,6 +413,8 @@ class LocalFarm:
         if data is None or record is None or record.md5 is None:
             why = record.error if record is not None and record.error else "none was made"
             raise NotFoundError(f"{where} has no thumbnail: {why}")
+        if record.attempt != row.attempts:
+            raise NotFoundError(f"{where} has no thumbnail of its last render (attempt {row.attempts})")
         if attempt is not None and attempt != record.attempt:
             raise NotFoundError(f"{where} has no thumbnail of attempt {attempt}; its thumbnail is attempt {record.attempt}'s")
         return data, record.md5

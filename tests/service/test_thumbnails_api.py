@@ -110,3 +110,33 @@ def test_a_failed_frame_answers_its_error_line(
 
     assert answer.status_code == 404
     assert answer.json()["detail"] == f"frame 1 of task {task_id} failed: {error.strip().splitlines()[0]}"
+
+
+def test_only_a_done_frame_s_thumbnail_of_its_last_render_is_served(tmp_path: Path, farm: Any, config: Any) -> None:
+    from rfarm.api import LocalFarm
+    from rfarm.state.users import Caller, Role
+
+    api = LocalFarm(config)
+    alice = Caller("alice", Role.ARTIST)
+    task_id = scheduler.submit(SubmitRequest(scene="/s.blend", renderer="blender", frames=[1, 2]), user="alice")
+    picture = tmp_path / "f.png"
+    Image.new("RGB", (40, 20), (90, 160, 30)).save(picture)
+    first = thumbnails.store_thumbnail(api.storage, task_id, 1, 1, [picture])
+
+    with pytest.raises(NotFoundError, match=rf"^frame 1 of task {task_id} is queued: it has no thumbnail until it is done$"):
+        api.thumbnail(alice, task_id, 1)
+    with pytest.raises(NotFoundError, match=rf"^task {task_id} has no frame 9$"):
+        api.thumbnail(alice, task_id, 9)
+
+    Frame.update(status="done", attempts=2).where(Frame.task == task_id).execute()
+    with pytest.raises(NotFoundError, match=r"has no thumbnail of its last render \(attempt 2\)"):
+        api.thumbnail(alice, task_id, 1)
+    with pytest.raises(NotFoundError, match=rf"^frame 2 of task {task_id} has no thumbnail: none was made$"):
+        api.thumbnail(alice, task_id, 2)
+
+    Image.new("RGB", (40, 20), (200, 20, 20)).save(picture)
+    second = thumbnails.store_thumbnail(api.storage, task_id, 1, 2, [picture])
+    data, md5 = api.thumbnail(alice, task_id, 1, attempt=2)
+    assert md5 == second.md5 != first.md5 and Image.open(io.BytesIO(data)).size == (40, 20)
+    with pytest.raises(NotFoundError, match=rf"^no task {task_id} for user 'bob'$"):
+        api.thumbnail(Caller("bob", Role.ARTIST), task_id, 1)
