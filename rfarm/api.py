@@ -142,6 +142,10 @@ class FarmAPI(Protocol):
     def fetch_result(self, caller: Caller, task_id: int | str, result: ResultFile, dest: Path) -> bool:
         """Write one result to ``dest``, hash-verified; whether a second fetch was needed."""
 
+    def thumbnail(self, caller: Caller, task_id: int | str, frame: int, *, attempt: int | None = None) -> tuple[bytes, str]:
+        """A done frame's thumbnail (JPEG) and its MD5, made by ``attempt`` when given (what is made by one
+        attempt never changes); NotFoundError with the reason for any other frame (a failed one: its error line)."""
+
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
         """``{"to_upload": [...], "exists": [...]}`` for the caller's own store."""
 
@@ -388,6 +392,32 @@ class LocalFarm:
         if not result.key.startswith(results_prefix(task.id)):
             raise NotFoundError(f"task {task.id} has no result {result.path}")
         return fetch_verified(self.storage, result.key, dest, result.file_hash, label=f"result {result.path}")
+
+    def thumbnail(self, caller: Caller, task_id: int | str, frame: int, *, attempt: int | None = None) -> tuple[bytes, str]:
+        from rfarm.files.thumbnails import load_thumbnail
+        from rfarm.state.models import Frame
+        from rfarm.state.states import FrameState
+
+        task = self._task(caller, task_id)
+        row = (Frame.select(Frame.status, Frame.error, Frame.attempts)
+               .where((Frame.task == task.id) & (Frame.number == frame)).first())
+        where = f"frame {frame} of task {task.id}"
+        if row is None:
+            raise NotFoundError(f"task {task.id} has no frame {frame}")
+        if row.status == FrameState.FAILED:
+            lines = (row.error or "").strip().splitlines()
+            raise NotFoundError(f"{where} failed: {lines[0] if lines else 'no error was recorded'}")
+        if row.status != FrameState.DONE:
+            raise NotFoundError(f"{where} is {row.status}: it has no thumbnail until it is done")
+        data, record = load_thumbnail(self.storage, task.id, frame)
+        if data is None or record is None or record.md5 is None:
+            why = record.error if record is not None and record.error else "none was made"
+            raise NotFoundError(f"{where} has no thumbnail: {why}")
+        if record.attempt != row.attempts:
+            raise NotFoundError(f"{where} has no thumbnail of its last render (attempt {row.attempts})")
+        if attempt is not None and attempt != record.attempt:
+            raise NotFoundError(f"{where} has no thumbnail of attempt {attempt}; its thumbnail is attempt {record.attempt}'s")
+        return data, record.md5
 
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
         from rfarm.files.transfer import check_hashes

@@ -158,6 +158,11 @@ class HttpFarm:
                 tmp.unlink(missing_ok=True)
         raise IntegrityError(f"result {result.path} arrived damaged twice (its hashes differ); try again later")
 
+    def thumbnail(self, caller: Caller, task_id: int | str, frame: int, *, attempt: int | None = None) -> tuple[bytes, str]:
+        response = self.transport.request("GET", f"/api/tasks/{_id(task_id)}/frames/{int(frame)}/thumbnail",
+                                          params=_params(caller, {"attempt": attempt}))
+        return response.content, response.headers.get("ETag", "").removeprefix("W/").strip('"')
+
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
         body = {"hashes": [_hash_doc(h) for h in hashes]}
         doc = self._post("/api/files/check_hashes", caller, body)

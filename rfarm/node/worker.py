@@ -26,7 +26,7 @@ from typing import IO
 from peewee import PeeweeException
 
 from rfarm.state import nodes, scheduler
-from rfarm.files import transfer, workspace
+from rfarm.files import thumbnails, transfer, workspace
 from rfarm.state.allocation import NodeCaps
 from rfarm.config import Config
 from rfarm.errors import Cancelled, RfarmError, StateError
@@ -41,6 +41,7 @@ from rfarm.state.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
 from rfarm.renderers.base import Renderer, RenderJob
 from rfarm.state.stats import record_transfer
+from rfarm.storage.base import Storage
 from rfarm.storage.keys import log_key
 
 log = logging.getLogger(__name__)
@@ -362,6 +363,7 @@ class Worker:
             stored = transfer.store_results(storage, run.claim.task_id, number, [Path(k) for k in kept], base=dest)
             record_transfer("upload", node=self.name, task_id=run.claim.task_id,
                             size=sum(r.size for r in stored), seconds=time.monotonic() - started)
+            self._thumbnail(run, number, storage, [Path(k) for k in kept])
             scheduler.finish_frame(run.frame(number).id, run.claim.token, outputs=kept,
                                    log_path=self._log_name(run, number))
         except StateError:
@@ -370,6 +372,19 @@ class Worker:
             self._fail(run, number, f"cannot store the results of frame {number}: {exc}")
         except OSError as exc:
             self._fail(run, number, f"cannot keep the output of frame {number}: {exc}")
+
+    def _thumbnail(self, run: _Run, number: int, storage: Storage, files: list[Path]) -> None:
+        """Store the thumbnail of the frame's first image before the frame is recorded done (so a
+        dashboard that hears of the frame finds it). Whatever goes wrong here is logged: a
+        thumbnail never fails its frame."""
+        try:
+            made = thumbnails.store_thumbnail(storage, run.claim.task_id, number, run.frame(number).attempt, files)
+        except Exception as exc:  # noqa: BLE001 - any failure here, even an unforeseen one, must spare the frame
+            log.warning("no thumbnail of frame %s of task %s: %s", number, run.claim.task_id, exc)
+            self._log(run, number, f"rfarm: no thumbnail: {exc}\n")
+            return
+        if made.error:
+            self._log(run, number, f"rfarm: no thumbnail: {made.error}\n")
 
     def _fail(self, run: _Run, number: int, error: str) -> None:
         run.tracker.close(number)

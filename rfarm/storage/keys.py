@@ -7,6 +7,8 @@
     tasks/<task_id>/results/<relpath>                   rendered output
     tasks/<task_id>/outputs/frame-<frame>.json          a frame's results with their hashes
     tasks/<task_id>/logs/frame-<frame>-attempt-<n>.log  render logs
+    tasks/<task_id>/thumbnails/frame-<frame>.json       a frame's thumbnail: its MD5, or why it has none
+    tasks/<task_id>/thumbnails/frame-<frame>-<md5>.jpg  the thumbnail, named by its content
 
 Objects are named by both hashes, so an MD5 collision alone can never
 substitute a file, and sharded by the first two hex digits of the MD5.
@@ -92,3 +94,17 @@ def outputs_prefix(task_id: str | int) -> str:
 def log_key(task_id: str | int, frame: int, attempt: int) -> str:
     """The key of the log of one attempt at rendering one frame."""
     return f"{task_prefix(task_id)}logs/frame-{int(frame)}-attempt-{int(attempt)}.log"
+
+
+def thumbnail_key(task_id: str | int, frame: int, md5: str | None = None) -> str:
+    """The key of the record of one frame's thumbnail, or with ``md5`` of the thumbnail itself.
+
+    The image is named by its content, so a reader who found its MD5 in the
+    record always gets the bytes that MD5 names, even while a retry replaces it.
+    """
+    name = f"{task_prefix(task_id)}thumbnails/frame-{int(frame)}"
+    if md5 is None:
+        return f"{name}.json"
+    if not _MD5_HEX.fullmatch(md5):
+        raise UsageError(f"Invalid MD5 {md5!r}: expected 32 lowercase hex digits.")
+    return f"{name}-{md5}.jpg"
