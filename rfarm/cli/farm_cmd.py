@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from rfarm.cli.options import JsonOption, connect
-from rfarm.cli.output import info, out_console, print_json
+from rfarm.cli.output import ago, cell, info, out_console, print_json
 from rfarm.errors import UsageError
 
 nodes_app = typer.Typer(help="List render nodes; enable or disable one.", invoke_without_command=True)
@@ -59,13 +59,21 @@ def nodes(ctx: typer.Context, json: JsonOption = False) -> int:
         print_json(found)
         return 0
     table = Table("node", "state", "enabled", "os", "cores", "CPU %", "RAM GB used/total", "GPUs", "tags", "renderers", "frames")
+    for column in (table.columns[9], table.columns[10]):
+        column.overflow = "fold"
     for n in found:
-        table.add_row(n.name, n.state, "yes" if n.is_enabled else "no", n.os, str(n.cpu_count), f"{n.cpu_percent:.0f}",
-                      f"{n.ram_used_gb:g}/{n.ram_gb:g}",
-                      str(n.gpus), ",".join(n.tags), ",".join(f"{k} {v}".strip() for k, v in n.renderers.items()),
-                      ",".join(n.running_frames))
+        table.add_row(cell(n.name), cell(_node_state(n.state)), "yes" if n.is_enabled else "no", cell(n.os),
+                      str(n.cpu_count), f"{n.cpu_percent:.0f}", f"{n.ram_used_gb:g}/{n.ram_gb:g}", str(n.gpus),
+                      cell(",".join(n.tags)), cell(",".join(f"{k} {v}".strip() for k, v in n.renderers.items())),
+                      cell(",".join(n.running_frames)))
     out_console().print(table)
     return 0
+
+
+def _node_state(state: str) -> str:
+    """``offline since 5 min ago`` for the ``--json`` document's ``offline since <ISO stamp>``."""
+    prefix = "offline since "
+    return prefix + ago(state[len(prefix):]) if state.startswith(prefix) else state
 
 
 @nodes_app.command("disable")
@@ -183,13 +191,14 @@ def stats(
         return 0
     rate = f"{s.success_rate:.1%}" if s.success_rate is not None else "-"
     mean = f"{s.mean_frame_s:.1f} s" if s.mean_frame_s is not None else "-"
-    info(f"queued: high {s.queued['high']}, default {s.queued['default']}, low {s.queued['low']}"
-         f" (held back {s.held_back}); running {s.running}; last {hours:g} h: {s.done} done,"
-         f" {s.failed_renders} failed renders, success {rate}, mean frame {mean},"
-         f" upload {_num(s.upload_mb_s)} MB/s, download {_num(s.download_mb_s)} MB/s")
+    out_console().print(
+        f"queued: high {s.queued['high']}, default {s.queued['default']}, low {s.queued['low']}"
+        f" (held back {s.held_back}); running {s.running}; last {hours:g} h: {s.done} done,"
+        f" {s.failed_renders} failed renders, success {rate}, mean frame {mean},"
+        f" upload {_num(s.upload_mb_s)} MB/s, download {_num(s.download_mb_s)} MB/s", markup=False)
     table = Table("node", "running", "done", "failed renders", "mean frame s", "upload MB/s", "download MB/s")
     for n in s.nodes:
-        table.add_row(n.node, str(n.running), str(n.done), str(n.failed_renders), _num(n.mean_frame_s),
+        table.add_row(cell(n.node), str(n.running), str(n.done), str(n.failed_renders), _num(n.mean_frame_s),
                       _num(n.upload_mb_s), _num(n.download_mb_s))
     out_console().print(table)
     return 0

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from rfarm.errors import UsageError, first_line
 from rfarm.wire import to_doc
@@ -44,6 +46,60 @@ def write_file(path: Path, text: str, *, what: str) -> None:
 
 def info(message: str) -> None:
     err_console().print(message, soft_wrap=True)
+
+
+#: how each task or frame state is coloured in tables
+STATE_STYLE: dict[str, str] = {
+    "queued": "white", "running": "cyan", "rendering": "cyan", "held": "yellow", "paused": "yellow",
+    "done": "green", "failed": "red", "cancelled": "magenta",
+}
+
+
+def cell(value: object, style: str = "") -> Text:
+    """A table cell shown exactly as written: ``[failed]`` in a name is text, not rich markup."""
+    return Text("" if value is None else str(value), style=style)
+
+
+def state_cell(status: str) -> Text:
+    return cell(status, STATE_STYLE.get(status, "white"))
+
+
+def local_time(stamp: str | None) -> str:
+    """An ISO 8601 UTC stamp (as ``--json`` has it) in this machine's time zone, to the second."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ago(stamp: str | None, *, now: datetime | None = None) -> str:
+    """How long ago an ISO 8601 UTC stamp was, in words: ``just now``, ``5 min ago``, ``3 h ago``, ``2 days ago``."""
+    if not stamp:
+        return "never"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if unit == 'day' and n != 1 else ''} ago"
+    return "just now"  # pragma: no cover - the loop always returns
+
+
+def plural(n: int, word: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 #: whether this command has written its JSON document (an error after it then adds none)

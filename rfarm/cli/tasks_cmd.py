@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
+from rich.text import Text
 
 from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
-from rfarm.cli.output import err_console, info, out_console, print_json
+from rfarm.cli.output import cell, err_console, info, local_time, out_console, print_json, state_cell
 from rfarm.state.states import TERMINAL, FrameState, TaskState
 
 #: seconds ``status --watch`` and ``submit --wait`` wait for an event before reading the task anyway
@@ -24,13 +25,6 @@ if TYPE_CHECKING:
     from rfarm.state.users import Caller
 
 #: the colour of each task and frame state
-STATUS_STYLE: dict[str, str] = {
-    TaskState.QUEUED: "white", FrameState.RUNNING: "cyan", TaskState.RENDERING: "cyan",
-    TaskState.HELD: "yellow", TaskState.PAUSED: "yellow",
-    TaskState.DONE: "green", TaskState.FAILED: "red", TaskState.CANCELLED: "magenta",
-}
-
-
 def register(app: typer.Typer) -> None:
     for command in (submit, status, list_, cancel, pause, resume, retry, cleanup, logs):
         name = "list" if command is list_ else command.__name__
@@ -138,7 +132,7 @@ def status(
     all_users: AllOption = False,
     json: JsonOption = False,
 ) -> int:
-    """Show a task's frames, or a summary of your tasks (``--watch --json``: one JSON line per refresh).
+    """Show a task's frames, or a summary of your tasks (with --watch --json: one JSON line per refresh).
 
     Example: rfarm status 12 --json
     """
@@ -338,7 +332,7 @@ def _wait(api: FarmAPI, caller: Caller, task_id: int, *, quiet: bool) -> TaskInf
     )
 
     with Progress(
-        TextColumn("task {task.fields[tid]} [{task.fields[state]}]"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("task {task.fields[tid]}: {task.fields[state]}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console(), disable=quiet, transient=False,
     ) as bar:
         cursor, _ = api.wait_events(caller, task_id=task_id)
@@ -358,22 +352,25 @@ def _wait(api: FarmAPI, caller: Caller, task_id: int, *, quiet: bool) -> TaskInf
 def _tasks_table(infos):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    table = Table("task", "user", "status", "scene", "priority", "done", "running", "queued", "failed", "created")
+    table = Table("task", "user", "status", "scene", "priority", "done", "running", "queued", "failed", "cancelled",
+                  "created")
+    table.columns[3].overflow = "fold"
     for t in infos:
         c = t.counts
-        table.add_row(str(t.task_id), t.user, f"[{STATUS_STYLE.get(t.status, 'white')}]{t.status}", t.name,
-                      t.priority, str(c["done"]), str(c["running"]), str(c["queued"]),
-                      str(c["failed"]), t.created_at[:19].replace("T", " "))
+        table.add_row(str(t.task_id), cell(t.user), state_cell(t.status), cell(t.name), t.priority,
+                      str(c["done"]), str(c["running"]), str(c["queued"]), str(c["failed"]), str(c["cancelled"]),
+                      local_time(t.created_at))
     return table
 
 
 def _frames_table(t):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    table = Table("frame", "status", "progress", "attempts", "worker", "error", title=
-                  f"task {t.task_id} {t.name}: {t.status}")
+    title = Text.assemble(f"task {t.task_id} ", cell(t.name), ": ", state_cell(t.status))
+    table = Table("frame", "status", "progress", "attempts", "worker", "finished", "error", title=title)
+    table.columns[6].overflow = "fold"
     for f in t.frames:
         label = f"{f.frame}{' (test)' if f.is_test else ''}"
-        table.add_row(label, f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}", f"{f.progress:.0f}%",
-                      str(f.attempts), f.worker or "", (f.error or "")[:80])
+        table.add_row(label, state_cell(f.status), f"{f.progress:.0f}%", str(f.attempts), cell(f.worker),
+                      local_time(f.finished_at), cell((f.error or "")[:200]))
     return table

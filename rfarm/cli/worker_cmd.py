@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -29,10 +30,12 @@ def worker(
     from rfarm.config import KEYS, load_config, masked
     from rfarm.node.worker import Worker
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-        handlers=[RichHandler(console=err_console(), show_path=False)], force=True,
-    )
+    if err_console().is_terminal:
+        handler: logging.Handler = RichHandler(console=err_console(), show_path=False)
+    else:  # a log file: one line per event, ISO dates, never wrapped
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
     config = load_config()
     if slots < 1:
         from rfarm.errors import UsageError
