@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
-from rfarm.cli.output import err_console, info, out_console, print_json
+from rfarm.cli.output import cell, err_console, info, out_console, plural, print_json
 
 if TYPE_CHECKING:
     from rfarm.files.progress import Progress as TransferProgress
@@ -67,8 +67,8 @@ def size_text(size: int) -> str:
 
 def upload_line(summary) -> str:  # type: ignore[no-untyped-def]
     """``uploaded N files / X, skipped M files / Y``."""
-    return (f"uploaded {summary.uploaded} files / {size_text(summary.bytes_uploaded)}, "
-            f"skipped {summary.skipped} files / {size_text(summary.bytes_skipped)}")
+    return (f"uploaded {plural(summary.uploaded, 'file')} / {size_text(summary.bytes_uploaded)}, "
+            f"skipped {plural(summary.skipped, 'file')} / {size_text(summary.bytes_skipped)}")
 
 
 def upload(
@@ -118,8 +118,12 @@ def hash_(
         print_json([{"path": str(p), **h.to_dict()} for p, h in hashes.items()])
         return 0
     table = Table("path", "size", "md5", "xxhash64")
+    table.columns[0].overflow = "fold"
+    for column in table.columns[2:]:  # whole in --json; shortened with an ellipsis where space runs out
+        column.overflow = "ellipsis"
+        column.no_wrap = True
     for path, file_hash in hashes.items():
-        table.add_row(str(path), str(file_hash.size), file_hash.md5, file_hash.xxh64)
+        table.add_row(cell(path), str(file_hash.size), file_hash.md5, file_hash.xxh64)
     out_console().print(table)
     return 0
 
@@ -144,6 +148,6 @@ def download(
     if json:
         print_json(summary)
     else:
-        info(f"downloaded {summary.files} files / {size_text(summary.bytes)} to {summary.dest}"
+        info(f"downloaded {plural(summary.files, 'file')} / {size_text(summary.bytes)} to {summary.dest}"
              + (f" ({summary.refetched} fetched again after a hash mismatch)" if summary.refetched else ""))
     return 0

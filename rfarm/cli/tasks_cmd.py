@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
-from rfarm.cli.output import cell, err_console, info, local_time, out_console, print_json, state_cell
+from rfarm.cli.output import cell, err_console, info, local_time, out_console, plural, print_json, state_cell
 from rfarm.state.states import TERMINAL, FrameState, TaskState
 
 #: seconds ``status --watch`` and ``submit --wait`` wait for an event before reading the task anyway
@@ -110,7 +111,7 @@ def submit(
     for warning in submitted.warnings:
         info(f"[yellow]warning:[/yellow] {escape(warning)}")
     if not json:
-        info(f"submitted task [bold]{task_id}[/bold]: {len(request.frames)} frames of {request.name}"
+        info(f"submitted task [bold]{task_id}[/bold]: {plural(len(request.frames), 'frame')} of {escape(request.name)}"
              + (f", test frames {','.join(map(str, request.test_frames))}" if request.test_frames else ""))
     if wait:
         final = _wait(api, caller, task_id, quiet=json)
