@@ -15,6 +15,7 @@ from rfarm.config import Config
 from rfarm.service import problems
 from rfarm.service.auth import RateLimiter
 from rfarm.service.routes import events, farm, files, tasks, users, webhooks
+from rfarm.service.web import dashboard
 
 log = logging.getLogger("rfarm.service.requests")
 
@@ -60,4 +61,5 @@ def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
 
     for module in (tasks, files, farm, users, events, webhooks):
         app.include_router(module.router)
+    dashboard.install(app)
     return app
