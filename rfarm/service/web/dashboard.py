@@ -18,11 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from rfarm.errors import NotAuthenticatedError, RfarmError
+from rfarm.service.web import views
 
 HERE = Path(__file__).resolve().parent
 STATIC_PATH = "/static"
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["views"] = views  # what the pages work out, for the templates and their macros
 
 #: what every dashboard answer carries: nothing but this server's own scripts, styles and images
 SECURITY_HEADERS = {

@@ -47,10 +47,11 @@ def page_caller(request: Request) -> Caller:
 
 
 async def form_fields(request: Request) -> dict[str, str]:
-    """The fields of a posted form (``application/x-www-form-urlencoded``, the only kind the pages send)."""
+    """The fields of a posted form (``application/x-www-form-urlencoded``, the only kind the pages send);
+    any other body has no fields, so it lacks the CSRF token too."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        raise UsageError("the dashboard's forms are posted as application/x-www-form-urlencoded")
+        return {}
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise UsageError(f"a form post is at most {MAX_FORM_BYTES} bytes")
@@ -78,8 +79,7 @@ def _everyone(who: Caller) -> Caller:
 
 def _page(request: Request, name: str, who: Caller, status_code: int = 200, **context: Any) -> Response:
     token = sessions.session_token(request) or ""
-    return render(request, name, {"who": who, "csrf": sessions.csrf_token(token), "is_manager": who.may(Role.MANAGER),
-                                  "views": views, **context}, status_code=status_code)
+    return render(request, name, {"who": who, "csrf": sessions.csrf_token(token), "is_manager": who.may(Role.MANAGER), **context}, status_code=status_code)
 
 
 def _back(path: str) -> RedirectResponse:
