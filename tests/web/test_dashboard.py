@@ -164,6 +164,7 @@ def test_an_artist_logs_in_and_watches_frames_render_live(
     assert page.evaluate("window.notReloaded") is True, "the frames turned done without a reload"
     page.wait_for_selector('#task-status .state:text-is("done")')
     assert page.locator("#task-progress .fraction").inner_text() == "3/3"
+    assert page.locator(".summary .counts").all_inner_texts() == ["3 done"]
     for frame in page.locator("li[data-frame]").all():
         assert frame.locator(".word").inner_text() == "done"
         assert frame.locator(".node").inner_text() == "n1"

@@ -60,3 +60,9 @@ def short_time(value: str | None) -> str:
 
 def may_retry(counts: dict[str, int]) -> bool:
     return counts.get(FrameState.FAILED, 0) > 0
+
+
+def node_state(state: str) -> tuple[str, str | None]:
+    """A node's state as (its word, since when: for ``offline since ISO``, else None)."""
+    word, _, since = state.partition(" since ")
+    return word, since or None
