@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rfarm_testlib import clean_env, free_port, run_cli, run_cli_process
+from rfarm_testlib import clean_env, run_cli, run_cli_process
 from webtools import PASSWORD
 
 pytestmark = pytest.mark.e2e
