@@ -14,8 +14,8 @@ from rfarm.api import LocalFarm
 from rfarm.config import Config
 from rfarm.service import problems
 from rfarm.service.auth import RateLimiter
-from rfarm.service.routes import events, farm, files, tasks, users, webhooks
-from rfarm.service.routes import thumbnails
+from rfarm.service.routes import events, farm, files, tasks, thumbnails, users, webhooks
+from rfarm.service.web import dashboard
 
 log = logging.getLogger("rfarm.service.requests")
 
@@ -59,7 +59,7 @@ def create_app(config: Config, *, api: LocalFarm | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (tasks, files, farm, users, events, webhooks):
+    for module in (tasks, files, farm, users, events, webhooks, thumbnails):
         app.include_router(module.router)
-    app.include_router(thumbnails.router)
+    dashboard.install(app)
     return app

@@ -1,0 +1,68 @@
+"""What the pages show, worked out from the seam's records: render times, progress, which controls apply."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from rfarm.state.states import PAUSABLE, TERMINAL, FrameState, TaskState
+
+#: the task states in which each control of the task page applies ("retry" also needs a failed frame)
+ACTION_STATES: dict[str, list[str]] = {
+    "cancel": [s.value for s in TaskState if s not in TERMINAL],
+    "pause": [s.value for s in PAUSABLE],
+    "resume": [TaskState.PAUSED.value, TaskState.HELD.value],
+    "retry": [s.value for s in TaskState],
+}
+TASK_STATES = [s.value for s in TaskState]
+FRAME_STATES = [s.value for s in FrameState]
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def render_seconds(frame: dict[str, Any], now: datetime | None = None) -> float | None:
+    """How long the frame rendered (so far, while it runs); None before it started."""
+    started = _when(frame.get("started_at"))
+    if started is None:
+        return None
+    finished = _when(frame.get("finished_at"))
+    if finished is None:
+        if frame.get("status") != FrameState.RUNNING:
+            return None
+        finished = now or datetime.now(timezone.utc)
+    return max(0.0, (finished - started).total_seconds())
+
+
+def duration(seconds: float | None) -> str:
+    """``12.3 s``, ``4 min 05 s``, ``2 h 03 min``; empty for None."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress(counts: dict[str, int]) -> tuple[int, int]:
+    """(frames done, frames in all) of a task's counts per frame state."""
+    return counts.get(FrameState.DONE, 0), sum(counts.values())
+
+
+def short_time(value: str | None) -> str:
+    """An ISO 8601 UTC time as ``2026-05-01 14:03 UTC``."""
+    when = _when(value)
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else ""
+
+
+def may_retry(counts: dict[str, int]) -> bool:
+    return counts.get(FrameState.FAILED, 0) > 0
+
+
+def node_state(state: str) -> tuple[str, str | None]:
+    """A node's state as (its word, since when: for ``offline since ISO``, else None)."""
+    word, _, since = state.partition(" since ")
+    return word, since or None
