@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
-from rich.markup import escape
 from rich.text import Text
 
 from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
 from rfarm.cli.output import cell, err_console, info, local_time, out_console, plural, print_json, state_cell
-from rfarm.state.states import TERMINAL, FrameState, TaskState
+from rfarm.state.states import TERMINAL, FrameState
 
 #: seconds ``status --watch`` and ``submit --wait`` wait for an event before reading the task anyway
 #: (a frame's render progress changes without one)

@@ -1,17 +1,20 @@
 """Tasks: create, read, list, control, logs and results (``/api/tasks``)."""
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from rfarm.errors import NotFoundError, UsageError
 from rfarm.service.deps import Farm, Who
-from rfarm.wire import from_doc, to_doc
+from rfarm.files.manifest import Manifest
+from rfarm.submit.request import SubmitRequest
+from rfarm.wire import from_doc
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -67,12 +70,7 @@ class Result(BaseModel):
     size: int
 
 
-def _request(doc: dict[str, Any]):  # type: ignore[no-untyped-def]
-    import json
-
-    from rfarm.files.manifest import Manifest
-    from rfarm.submit.request import SubmitRequest
-
+def _request(doc: dict[str, Any]) -> SubmitRequest:
     try:
         return from_doc(SubmitRequest, doc)
     except ValueError as exc:
@@ -81,13 +79,9 @@ def _request(doc: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @router.post("/", status_code=201, response_model=Created, summary="Create a task")
 def create_task(body: NewTask, farm: Farm, who: Who) -> Created:
-    from rfarm.files.manifest import Manifest
-
     request = _request(body.request)
     manifest = None
     if body.manifest is not None:
-        import json
-
         manifest = Manifest.decode(json.dumps(body.manifest).encode())
     made = farm.submit(who, request, manifest)
     return Created(task_id=made.task_id, warnings=made.warnings)
@@ -144,11 +138,7 @@ def cleanup(task_id: str, farm: Farm, who: Who) -> Change:
 @router.get("/{task_id}/logs", response_model=list[LogEntry], summary="The latest log of each frame")
 def logs(task_id: str, farm: Farm, who: Who,
          frame: Annotated[Optional[int], Query(ge=-(2**63) + 1, le=2**63 - 1)] = None) -> list[LogEntry]:
-    return [LogEntry(**to_doc_entry(e)) for e in farm.frame_logs(who, task_id, frame)]
-
-
-def to_doc_entry(entry: Any) -> dict[str, Any]:
-    return {"frame": entry.frame, "attempt": entry.attempt, "path": entry.path}
+    return [LogEntry(frame=e.frame, attempt=e.attempt, path=e.path) for e in farm.frame_logs(who, task_id, frame)]
 
 
 @router.get("/{task_id}/logs/{frame}/{attempt}", response_model=LogAnswer, summary="A log from a byte offset")
