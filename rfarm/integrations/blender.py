@@ -21,16 +21,9 @@ import bpy
 
 from rfarm.errors import RfarmError
 from rfarm.integrations import submitting
+from rfarm.integrations.install import BL_INFO
 
-bl_info = {
-    "name": "rfarm",
-    "author": "rfarm",
-    "version": (1, 0, 0),
-    "blender": (3, 6, 0),
-    "location": "Properties > Render > rfarm; Render > Submit to rfarm",
-    "description": "Analyse the open scene, upload what the farm lacks and submit it to rfarm",
-    "category": "Render",
-}
+bl_info = BL_INFO
 
 #: the add-on's name in Blender's preferences; the installed add-on sets it to its own
 ADDON_ID = __name__
