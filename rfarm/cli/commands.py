@@ -13,6 +13,7 @@ def build_app() -> Any:
         config_cmd,
         farm_cmd,
         files_cmd,
+        integrations_cmd,
         serve_cmd,
         tasks_cmd,
         users_cmd,
@@ -38,6 +39,7 @@ def build_app() -> Any:
     webhooks_cmd.register(app)
     serve_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")
+    app.add_typer(integrations_cmd.app, name="integrations")
     command = typer.main.get_command(app)
     _name_metavars(command)
     return command

@@ -76,18 +76,16 @@ def submit(
     from rfarm.cli.analyse_cmd import analysing
     from rfarm.cli.files_cmd import transfer_bar, upload_line
     from rfarm.errors import UsageError
-    from rfarm.files.hashing import HashCache
-    from rfarm.submit.scene import analyse_for_farm, is_analysable
+    from rfarm.submit import flow
 
     if upload and in_place:
         raise UsageError("--upload and --in-place cannot be combined")
     mode = "upload" if upload else "in-place" if in_place else "snapshot"
     api, caller, config = connect(user=user)
-    path = Path(scene)
     analysis = None
-    if analyse and is_analysable(scene) and path.is_file():
+    if analyse:
         with analysing(scene, quiet=json):
-            analysis = analyse_for_farm(str(path.resolve()))
+            analysis = flow.analyse_if_readable(scene)
     request = submission.build_request(
         scene, frames=frames, test_frames=test_frame, priority=priority, chunk=chunk,
         timeout_min=timeout, ram_gb=ram, gpus=gpus, gpu_memory_gb=gpu_memory, tags=tag,
@@ -100,9 +98,9 @@ def submit(
     )
     if analysis is None and upload and not scene.lower().endswith(".zip"):
         info("[yellow]warning:[/yellow] the scene was not analysed, so --upload sends the scene file alone")
-    with HashCache(config.home_dir / "hash_cache.db") as cache, transfer_bar(quiet=json) as bar:
-        submitted = submission.submit(api, caller, request, files=mode, analysis=analysis, cache=cache,
-                                      on_progress=None if json else bar)
+    with transfer_bar(quiet=json) as bar:
+        submitted = flow.send(api, caller, config, request, files=mode, analysis=analysis,
+                              on_progress=None if json else bar)
     task_id = submitted.task_id
     uploaded = submitted.upload
     if uploaded is not None and not json:

@@ -19,6 +19,8 @@ CLI = PACKAGE / "cli"
 ALLOWED = {
     "rfarm", "rfarm.api", "rfarm.state.users", "rfarm.state.states", "rfarm.config", "rfarm.errors", "rfarm.files.progress",
     "rfarm.submit.scene", "rfarm.files.hashing", "rfarm.submit.submission", "rfarm.files.upload", "rfarm.files.download",
+    "rfarm.submit.flow",  # the analysis and the hash-cached send, through the seam, that the add-ons share
+    "rfarm.integrations.install",  # writes the DCC add-ons into this user's folders
     "rfarm.wire",  # records as JSON documents
     "rfarm.client.http",  # the seam's other side: `rfarm login` checks a token against a server
     "rfarm.service.serve",  # `rfarm serve` runs the service, on the farm's side
