@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from rfarm_testlib import clean_env, run_cli, run_cli_process
 from webtools import PASSWORD
@@ -305,3 +306,103 @@ def test_a_post_without_the_csrf_token_is_refused_and_logout_ends_the_session(
     replay.goto(site.url + "/tasks")
     assert replay.url.startswith(site.url + "/login")
     assert replay.request.get(site.url + "/api/whoami").status == 401
+
+
+#: a child bpy process turns a PNG scene into one that renders OpenEXR (the renderer keeps the scene's format)
+TO_EXR = """
+import sys, bpy
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1])
+bpy.context.scene.render.image_settings.file_format = "OPEN_EXR"
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
+"""
+
+
+def exr_scene(png_scene: Path, path: Path) -> Path:
+    proc = subprocess.run([sys.executable, "-c", TO_EXR, str(png_scene), str(path)], env=clean_env(),
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
+    assert proc.returncode == 0 and path.is_file(), proc.stderr[-3000:]
+    return path
+
+
+def run_worker(site: Site, name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", name], env=site.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+
+
+def finish(worker: subprocess.Popen[str]) -> str:
+    try:
+        out, _ = worker.communicate(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert worker.returncode == 0, out
+    return out
+
+
+def test_an_exr_task_shows_thumbnails_too(site: Site, scene: Path, new_page: Callable[..., Any],
+                                          tmp_path: Path) -> None:
+    exr = exr_scene(scene, tmp_path / "project" / "shot-exr.blend")
+    site.add_user("alice", "artist")
+    task_id = site.submit("alice", exr, "1-2")
+    finish(run_worker(site, "n1"))
+    doc = site.status("alice", task_id)
+    assert doc["status"] == "done"
+    assert all(o.endswith(".exr") for f in doc["frames"] for o in f["outputs"]), doc["frames"]
+    page = new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, site, "alice")
+    page.goto(f"{site.url}/tasks/{task_id}")
+    assert frame_statuses(page) == {"1": "done", "2": "done"}
+    page.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('li[data-frame] img')];"
+        " return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); }")
+    answer = site.api("alice", "GET", f"/api/tasks/{task_id}/frames/1/thumbnail")
+    assert answer.status_code == 200 and answer.headers["content-type"] in {"image/jpeg", "image/png", "image/webp"}
+    screenshot(page, tmp_path, "task-exr")
+
+
+def render_processes(site: Site) -> list[psutil.Process]:
+    """This farm's render processes (Blender's script, given a scene under the farm's home), wherever they run."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        if "blender_script.py" in line and str(site.tmp_path) in line:
+            found.append(proc)
+    return found
+
+
+def test_cancelling_a_running_task_leaves_no_render_process(
+    site: Site, make_blend: Callable[..., Path], new_page: Callable[..., Any], tmp_path: Path,
+) -> None:
+    slow = make_blend(tmp_path / "project" / "slow.blend", samples=4096, frames=2, size=256, threads=1)
+    site.add_user("alice", "artist")
+    task_id = site.submit("alice", slow, "1-2")
+    page = new_page()
+    log_in(page, site, "alice")
+    page.goto(f"{site.url}/tasks/{task_id}")
+    page.wait_for_selector("#live:not([hidden])")
+    worker = run_worker(site, "n1")
+    try:
+        page.wait_for_selector('li[data-frame][data-status="running"]', timeout=RENDER_MS)
+        renders: list[psutil.Process] = []
+        for _ in range(120):
+            renders = render_processes(site)
+            if renders:
+                break
+            page.wait_for_timeout(500)
+        assert renders, "the running frame has a render process"
+        assert any(p.pid in {c.pid for c in psutil.Process(worker.pid).children(recursive=True)} for p in renders)
+        screenshot(page, tmp_path, "task-running")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Cancel task").click()
+        page.wait_for_selector('#task-status .state:text-is("cancelled")')
+        assert set(frame_statuses(page).values()) == {"cancelled"}
+        _, alive = psutil.wait_procs(renders, timeout=60)
+        assert not alive, f"render processes left after the cancel: {[p.pid for p in alive]}"
+        finish(worker)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert render_processes(site) == []
+    assert site.status("alice", task_id)["status"] == "cancelled"
