@@ -7,6 +7,7 @@ Screenshots of each page are saved under the test's tmp path; with
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -406,3 +407,66 @@ def test_cancelling_a_running_task_leaves_no_render_process(
             worker.wait(10)
     assert render_processes(site) == []
     assert site.status("alice", task_id)["status"] == "cancelled"
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "turntable.blend"
+
+
+def test_an_artist_submits_the_example_scene_from_the_page_and_watches_it_render(
+    site: Site, new_page: Callable[..., Any], tmp_path: Path,
+) -> None:
+    site.add_user("alice", "artist")
+    page = new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, site, "alice")
+    page.get_by_role("link", name="Submit").click()
+    page.wait_for_url(site.url + "/submit")
+    page.get_by_label("Scene file").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#submit-form:not([hidden])", timeout=60_000)
+    assert page.locator("#transfer").get_attribute("data-sent") == "true"
+    assert "Uploaded turntable.blend" in page.locator("#transfer-step").inner_text()
+    assert page.locator("#settings").inner_text().count("shotCam") == 1
+    assert page.get_by_label("Frames", exact=True).input_value() == "1-8", "the scene's range, from its analysis"
+    md5 = page.locator("#f-md5").input_value()
+    assert md5 == hashlib.md5(EXAMPLE.read_bytes()).hexdigest(), "the page's own MD5"
+    page.get_by_label("Frames", exact=True).fill("1-2")
+    page.get_by_label("Test frames").fill("2")
+    page.get_by_label("Priority").select_option("high")
+    screenshot(page, tmp_path, "submit")
+    page.get_by_role("button", name="Submit the task").click()
+    page.wait_for_url(f"{site.url}/tasks/*")
+    task_id = int(page.url.rsplit("/", 1)[1])
+    assert frame_statuses(page) == {"1": "queued", "2": "queued"}
+    assert page.locator('li[data-frame="2"] .tag').inner_text() == "test"
+    page.wait_for_selector("#live:not([hidden])")
+    worker = run_worker(site, "n1")
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('li[data-frame]')].every(e => e.dataset.status === 'done')",
+            timeout=RENDER_MS)
+    finally:
+        finish(worker)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('li[data-frame] img')].every(i => i.complete && i.naturalWidth > 0)")
+    doc = site.status("alice", task_id)
+    assert doc["status"] == "done" and [f["frame"] for f in doc["frames"] if f["is_test"]] == [2]
+
+    page.goto(site.url + "/submit")  # the same scene again: the farm holds it, so nothing is sent
+    page.get_by_label("Scene file").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#submit-form:not([hidden])", timeout=60_000)
+    assert page.locator("#transfer").get_attribute("data-sent") == "false"
+    assert "already stored" in page.locator("#transfer-step").inner_text()
+
+
+def test_the_pages_md5_matches_pythons(site: Site, new_page: Callable[..., Any]) -> None:
+    site.add_user("alice", "artist")
+    page = new_page()
+    log_in(page, site, "alice")
+    page.goto(site.url + "/submit")
+    for size in (0, 3, 55, 56, 64, 65, 1000, 5 * 1024 * 1024 + 7):
+        data = bytes((i * 7 + size) % 251 for i in range(size))
+        got = page.evaluate("""async ([size]) => {
+            const bytes = new Uint8Array(size);
+            for (let i = 0; i < size; i++) bytes[i] = (i * 7 + size) % 251;
+            return rfarmMD5.ofFile(new Blob([bytes]));
+        }""", [size])
+        assert got == hashlib.md5(data).hexdigest(), size

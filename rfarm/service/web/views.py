@@ -5,6 +5,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rfarm.state.states import PAUSABLE, TERMINAL, FrameState, TaskState
+from rfarm.state.users import Role
+
+#: the roles, for the templates' ``who.may(...)``
+ARTIST, MANAGER, ADMIN = Role.ARTIST, Role.MANAGER, Role.ADMIN
 
 #: the task states in which each control of the task page applies ("retry" also needs a failed frame)
 ACTION_STATES: dict[str, list[str]] = {
