@@ -470,3 +470,27 @@ def test_the_pages_md5_matches_pythons(site: Site, new_page: Callable[..., Any])
             return rfarmMD5.ofFile(new Blob([bytes]));
         }""", [size])
         assert got == hashlib.md5(data).hexdigest(), size
+
+
+def test_the_farms_pages_in_the_browser(site: Site, scene: Path, new_page: Callable[..., Any], tmp_path: Path) -> None:
+    site.add_user("alice", "artist")
+    task_id = site.submit("alice", scene, "1-2")
+    finish(run_worker(site, "n1"))
+    boss = new_page(viewport={"width": 1280, "height": 900})
+    log_in(boss, site, "boss")
+    for name, heading in (("stats", "The farm"), ("users", "Users and tokens"), ("audit", "Who did what")):
+        boss.get_by_role("navigation", name="Main").get_by_role("link", name=name.capitalize()).click()
+        boss.wait_for_url(f"{site.url}/{name}")
+        assert boss.get_by_role("heading", level=1).inner_text() == heading
+        screenshot(boss, tmp_path, name)
+        if name == "users":
+            assert boss.locator('tr[data-user="alice"]').count() == 1
+    alice = new_page(viewport={"width": 1280, "height": 800})
+    log_in(alice, site, "alice")
+    alice.goto(site.url + "/files")
+    assert alice.locator(f'tr[data-uses="1"] a[href="/tasks/{task_id}"]').count() == 1
+    screenshot(alice, tmp_path, "files")
+    alice.goto(site.url + "/stats")
+    assert alice.locator("figure svg.chart").count() == 5
+    assert alice.get_by_role("link", name="Audit").count() == 0
+    assert alice.request.get(site.url + "/audit").status == 403

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T, PAD_R = 640, 200, 48, 24, 10, 10
+WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T, PAD_R = 640, 200, 76, 24, 10, 10
 #: series colours, each with 3:1 contrast on white
 COLOURS = ("#0b57b0", "#b35c00", "#6b3fa0", "#1b7a3a")
 
