@@ -7,6 +7,7 @@ Screenshots of each page are saved under the test's tmp path; with
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from rfarm_testlib import clean_env, run_cli, run_cli_process
 from webtools import PASSWORD
@@ -305,3 +307,190 @@ def test_a_post_without_the_csrf_token_is_refused_and_logout_ends_the_session(
     replay.goto(site.url + "/tasks")
     assert replay.url.startswith(site.url + "/login")
     assert replay.request.get(site.url + "/api/whoami").status == 401
+
+
+#: a child bpy process turns a PNG scene into one that renders OpenEXR (the renderer keeps the scene's format)
+TO_EXR = """
+import sys, bpy
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1])
+bpy.context.scene.render.image_settings.file_format = "OPEN_EXR"
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
+"""
+
+
+def exr_scene(png_scene: Path, path: Path) -> Path:
+    proc = subprocess.run([sys.executable, "-c", TO_EXR, str(png_scene), str(path)], env=clean_env(),
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
+    assert proc.returncode == 0 and path.is_file(), proc.stderr[-3000:]
+    return path
+
+
+def run_worker(site: Site, name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", name], env=site.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+
+
+def finish(worker: subprocess.Popen[str]) -> str:
+    try:
+        out, _ = worker.communicate(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert worker.returncode == 0, out
+    return out
+
+
+def test_an_exr_task_shows_thumbnails_too(site: Site, scene: Path, new_page: Callable[..., Any],
+                                          tmp_path: Path) -> None:
+    exr = exr_scene(scene, tmp_path / "project" / "shot-exr.blend")
+    site.add_user("alice", "artist")
+    task_id = site.submit("alice", exr, "1-2")
+    finish(run_worker(site, "n1"))
+    doc = site.status("alice", task_id)
+    assert doc["status"] == "done"
+    assert all(o.endswith(".exr") for f in doc["frames"] for o in f["outputs"]), doc["frames"]
+    page = new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, site, "alice")
+    page.goto(f"{site.url}/tasks/{task_id}")
+    assert frame_statuses(page) == {"1": "done", "2": "done"}
+    page.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('li[data-frame] img')];"
+        " return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); }")
+    answer = site.api("alice", "GET", f"/api/tasks/{task_id}/frames/1/thumbnail")
+    assert answer.status_code == 200 and answer.headers["content-type"] in {"image/jpeg", "image/png", "image/webp"}
+    screenshot(page, tmp_path, "task-exr")
+
+
+def render_processes(site: Site) -> list[psutil.Process]:
+    """This farm's render processes (Blender's script, given a scene under the farm's home), wherever they run."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        if "blender_script.py" in line and str(site.tmp_path) in line:
+            found.append(proc)
+    return found
+
+
+def test_cancelling_a_running_task_leaves_no_render_process(
+    site: Site, make_blend: Callable[..., Path], new_page: Callable[..., Any], tmp_path: Path,
+) -> None:
+    slow = make_blend(tmp_path / "project" / "slow.blend", samples=4096, frames=2, size=256, threads=1)
+    site.add_user("alice", "artist")
+    task_id = site.submit("alice", slow, "1-2")
+    page = new_page()
+    log_in(page, site, "alice")
+    page.goto(f"{site.url}/tasks/{task_id}")
+    page.wait_for_selector("#live:not([hidden])")
+    worker = run_worker(site, "n1")
+    try:
+        page.wait_for_selector('li[data-frame][data-status="running"]', timeout=RENDER_MS)
+        renders: list[psutil.Process] = []
+        for _ in range(120):
+            renders = render_processes(site)
+            if renders:
+                break
+            page.wait_for_timeout(500)
+        assert renders, "the running frame has a render process"
+        assert any(p.pid in {c.pid for c in psutil.Process(worker.pid).children(recursive=True)} for p in renders)
+        screenshot(page, tmp_path, "task-running")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Cancel task").click()
+        page.wait_for_selector('#task-status .state:text-is("cancelled")')
+        assert set(frame_statuses(page).values()) == {"cancelled"}
+        _, alive = psutil.wait_procs(renders, timeout=60)
+        assert not alive, f"render processes left after the cancel: {[p.pid for p in alive]}"
+        finish(worker)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert render_processes(site) == []
+    assert site.status("alice", task_id)["status"] == "cancelled"
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "turntable.blend"
+
+
+def test_an_artist_submits_the_example_scene_from_the_page_and_watches_it_render(
+    site: Site, new_page: Callable[..., Any], tmp_path: Path,
+) -> None:
+    site.add_user("alice", "artist")
+    page = new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, site, "alice")
+    page.get_by_role("link", name="Submit").click()
+    page.wait_for_url(site.url + "/submit")
+    page.get_by_label("Scene file").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#submit-form:not([hidden])", timeout=60_000)
+    assert page.locator("#transfer").get_attribute("data-sent") == "true"
+    assert "Uploaded turntable.blend" in page.locator("#transfer-step").inner_text()
+    assert page.locator("#settings").inner_text().count("shotCam") == 1
+    assert page.get_by_label("Frames", exact=True).input_value() == "1-8", "the scene's range, from its analysis"
+    md5 = page.locator("#f-md5").input_value()
+    assert md5 == hashlib.md5(EXAMPLE.read_bytes()).hexdigest(), "the page's own MD5"
+    page.get_by_label("Frames", exact=True).fill("1-2")
+    page.get_by_label("Test frames").fill("2")
+    page.get_by_label("Priority").select_option("high")
+    screenshot(page, tmp_path, "submit")
+    page.get_by_role("button", name="Submit the task").click()
+    page.wait_for_url(f"{site.url}/tasks/*")
+    task_id = int(page.url.rsplit("/", 1)[1])
+    assert frame_statuses(page) == {"1": "queued", "2": "queued"}
+    assert page.locator('li[data-frame="2"] .tag').inner_text() == "test"
+    page.wait_for_selector("#live:not([hidden])")
+    worker = run_worker(site, "n1")
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('li[data-frame]')].every(e => e.dataset.status === 'done')",
+            timeout=RENDER_MS)
+    finally:
+        finish(worker)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('li[data-frame] img')].every(i => i.complete && i.naturalWidth > 0)")
+    doc = site.status("alice", task_id)
+    assert doc["status"] == "done" and [f["frame"] for f in doc["frames"] if f["is_test"]] == [2]
+
+    page.goto(site.url + "/submit")  # the same scene again: the farm holds it, so nothing is sent
+    page.get_by_label("Scene file").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#submit-form:not([hidden])", timeout=60_000)
+    assert page.locator("#transfer").get_attribute("data-sent") == "false"
+    assert "already stored" in page.locator("#transfer-step").inner_text()
+
+
+def test_the_pages_md5_matches_pythons(site: Site, new_page: Callable[..., Any]) -> None:
+    site.add_user("alice", "artist")
+    page = new_page()
+    log_in(page, site, "alice")
+    page.goto(site.url + "/submit")
+    for size in (0, 3, 55, 56, 64, 65, 1000, 5 * 1024 * 1024 + 7):
+        data = bytes((i * 7 + size) % 251 for i in range(size))
+        got = page.evaluate("""async ([size]) => {
+            const bytes = new Uint8Array(size);
+            for (let i = 0; i < size; i++) bytes[i] = (i * 7 + size) % 251;
+            return rfarmMD5.ofFile(new Blob([bytes]));
+        }""", [size])
+        assert got == hashlib.md5(data).hexdigest(), size
+
+
+def test_the_farms_pages_in_the_browser(site: Site, scene: Path, new_page: Callable[..., Any], tmp_path: Path) -> None:
+    site.add_user("alice", "artist")
+    task_id = site.submit("alice", scene, "1-2")
+    finish(run_worker(site, "n1"))
+    boss = new_page(viewport={"width": 1280, "height": 900})
+    log_in(boss, site, "boss")
+    for name, heading in (("stats", "The farm"), ("users", "Users and tokens"), ("audit", "Who did what")):
+        boss.get_by_role("navigation", name="Main").get_by_role("link", name=name.capitalize()).click()
+        boss.wait_for_url(f"{site.url}/{name}")
+        assert boss.get_by_role("heading", level=1).inner_text() == heading
+        screenshot(boss, tmp_path, name)
+        if name == "users":
+            assert boss.locator('tr[data-user="alice"]').count() == 1
+    alice = new_page(viewport={"width": 1280, "height": 800})
+    log_in(alice, site, "alice")
+    alice.goto(site.url + "/files")
+    assert alice.locator(f'tr[data-uses="1"] a[href="/tasks/{task_id}"]').count() == 1
+    screenshot(alice, tmp_path, "files")
+    alice.goto(site.url + "/stats")
+    assert alice.locator("figure svg.chart").count() == 5
+    assert alice.get_by_role("link", name="Audit").count() == 0
+    assert alice.request.get(site.url + "/audit").status == 403

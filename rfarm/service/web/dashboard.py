@@ -76,7 +76,10 @@ class PageRoute(APIRoute):
 
 def install(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app``."""
-    from rfarm.service.web import pages
+    from rfarm.service.web import admin, pages, submitting
 
     app.include_router(pages.router)
+    app.include_router(submitting.router)
+    app.include_router(submitting.api_router)
+    app.include_router(admin.router)
     app.mount(STATIC_PATH, StaticFiles(directory=str(HERE / "static")), name="static")

@@ -5,6 +5,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rfarm.state.states import PAUSABLE, TERMINAL, FrameState, TaskState
+from rfarm.state.users import Role
+
+#: the roles, for the templates' ``who.may(...)``
+ARTIST, MANAGER, ADMIN = Role.ARTIST, Role.MANAGER, Role.ADMIN
 
 #: the task states in which each control of the task page applies ("retry" also needs a failed frame)
 ACTION_STATES: dict[str, list[str]] = {
@@ -66,3 +70,13 @@ def node_state(state: str) -> tuple[str, str | None]:
     """A node's state as (its word, since when: for ``offline since ISO``, else None)."""
     word, _, since = state.partition(" since ")
     return word, since or None
+
+
+def size(n: int) -> str:
+    """``512 B``, ``3.4 KB``, ``1.2 GB`` (powers of 1000, as the CLI writes them)."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
