@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 import os
 import tempfile
 from pathlib import Path
@@ -15,7 +16,9 @@ from starlette.requests import ClientDisconnect
 
 from rfarm.errors import IntegrityError, UsageError
 from rfarm.files.hashing import FileHash
+from rfarm.api import LocalFarm
 from rfarm.service.deps import Farm, Who
+from rfarm.state.users import Caller
 
 router = APIRouter(tags=["files"])
 
@@ -94,25 +97,37 @@ async def upload(
     size: Annotated[int, Query(ge=0, le=MAX_UPLOAD)],
 ) -> Stored:
     expected = FileHash(md5.lower(), str(int(xxh64)), size)
-    folder = farm.config.home_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".upload-", dir=folder)
-    spool = Path(name)
-    try:
-        got = await _receive(request, fd, size)
+
+    def check(got: FileHash) -> None:
         if not got.matches(expected):
             raise IntegrityError(
                 f"the uploaded body (MD5 {got.md5}, xxHash64 {got.xxh64}, {got.size} bytes) does not match "
                 f"the hashes it was sent with (MD5 {expected.md5}, xxHash64 {expected.xxh64}, {expected.size} bytes); "
                 "nothing was stored: send it again"
             )
-        await run_in_threadpool(farm.upload_file, who, spool, expected)
+
+    got = await store_body(request, farm, who, size, check)
+    return Stored(md5=got.md5, xxh64=got.xxh64, size=got.size)
+
+
+async def store_body(request: Request, farm: LocalFarm, who: Caller, size: int,
+                     check: Callable[[FileHash], None]) -> FileHash:
+    """Spool the request's body to a file while hashing it, let ``check`` refuse it, then store it
+    in the caller's store; the spool file is removed whatever happens."""
+    folder = farm.config.home_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".upload-", dir=folder)
+    spool = Path(name)
+    try:
+        got = await receive_body(request, fd, size)
+        check(got)
+        await run_in_threadpool(farm.upload_file, who, spool, got)
     finally:
         spool.unlink(missing_ok=True)
-    return Stored(md5=expected.md5, xxh64=expected.xxh64, size=expected.size)
+    return got
 
 
-async def _receive(request: Request, fd: int, limit: int) -> FileHash:
+async def receive_body(request: Request, fd: int, limit: int) -> FileHash:
     """Write the body to ``fd`` while hashing it; a body longer than ``limit`` is refused as it arrives."""
     md5, xx, size = hashlib.md5(usedforsecurity=False), xxhash.xxh64(), 0
     with os.fdopen(fd, "wb") as out:

@@ -10,8 +10,7 @@ stored scene, as :func:`rfarm.submit.submission.send_files` builds one.
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,9 +19,10 @@ from pydantic import BaseModel
 
 from rfarm.errors import IntegrityError, NotFoundError, UsageError
 from rfarm.files import manifest
+from rfarm.files.hashing import FileHash
 from rfarm.renderers import major_version, renderer_for_scene
 from rfarm.service.deps import Farm, Who
-from rfarm.service.routes.files import MAX_UPLOAD, _receive
+from rfarm.service.routes.files import MAX_UPLOAD, store_body
 from rfarm.service.web.dashboard import PageRoute
 from rfarm.service.web.pages import Acting, Form, Page, _back, _page
 from rfarm.state.states import Priority
@@ -57,20 +57,12 @@ async def stage_upload(
     size: Annotated[int, Query(ge=0, le=MAX_UPLOAD)],
 ) -> Staged:
     """Store the raw body, which the page says has this MD5 and size, after hashing it here."""
-    from starlette.concurrency import run_in_threadpool
-
-    folder = farm.config.home_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".dashboard-", dir=folder)
-    spool = Path(name)
-    try:
-        got = await _receive(request, fd, size)
+    def check(got: FileHash) -> None:
         if got.md5 != md5.lower() or got.size != size:
             raise IntegrityError(f"the uploaded file (MD5 {got.md5}, {got.size} bytes) is not the one the page hashed "
                                  f"(MD5 {md5.lower()}, {size} bytes); nothing was stored: choose it again")
-        await run_in_threadpool(farm.upload_file, who, spool, got)
-    finally:
-        spool.unlink(missing_ok=True)
+
+    got = await store_body(request, farm, who, size, check)
     return Staged(md5=got.md5, xxh64=got.xxh64, size=got.size)
 
 
