@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from rfarm.submit.request import SubmitRequest
     from rfarm.state.stats import FarmStats
     from rfarm.storage.base import Storage
-    from rfarm.state.taskinfo import FrameLog, TaskInfo
+    from rfarm.state.taskinfo import FrameLog, TaskDetails, TaskInfo
     from rfarm.files.transfer import ResultFile
     from rfarm.state.tokens import IssuedToken, TokenInfo
     from rfarm.state.users import UserInfo
@@ -140,6 +140,9 @@ class FarmAPI(Protocol):
         """Record a task (with the manifest of its uploaded files) and wake the nodes, atomically."""
 
     def task(self, caller: Caller, task_id: int | str, *, with_frames: bool = True) -> TaskInfo: ...
+
+    def task_details(self, caller: Caller, task_id: int | str) -> TaskDetails:
+        """The task's settings and manifest files, with what dedup saved (access as :meth:`task`)."""
 
     def tasks(
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
@@ -316,6 +319,11 @@ class LocalFarm:
         from rfarm.state.taskinfo import task_info
 
         return task_info(self._task(caller, task_id), with_frames=with_frames)
+
+    def task_details(self, caller: Caller, task_id: int | str) -> TaskDetails:
+        from rfarm.state.taskinfo import task_details
+
+        return task_details(self._task(caller, task_id))
 
     def tasks(
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,

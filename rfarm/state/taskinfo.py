@@ -12,7 +12,7 @@ from typing import Any
 from peewee import fn
 
 from rfarm.errors import NotFoundError, UsageError
-from rfarm.state.models import Frame, Task, User
+from rfarm.state.models import Asset, Frame, Task, TaskAsset, User
 from rfarm.state.states import CLAIMABLE, TERMINAL, FrameState, Priority, TaskState
 
 
@@ -155,6 +155,66 @@ def frame_logs(task: Task, number: int | None) -> list[FrameLog]:
         if not query.exists():
             raise NotFoundError(f"task {task.id} has no frame {number}")
     return [FrameLog(f.number, f.attempts, f.log_path) for f in query]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFile:
+    """One file of a task's manifest; ``reused`` when an earlier task had already stored it (dedup sent nothing)."""
+
+    path: str
+    size: int
+    md5: str
+    xxh64: str
+    is_scene: bool
+    reused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDetails:
+    """What a task was submitted with: its settings as (name, value) pairs, and its files (empty without a manifest)."""
+
+    settings: list[tuple[str, str]]
+    files: list[TaskFile]
+
+    @property
+    def reused_files(self) -> int:
+        return sum(f.reused for f in self.files)
+
+    @property
+    def reused_bytes(self) -> int:
+        """Bytes dedup saved this task: its files that were already stored."""
+        return sum(f.size for f in self.files if f.reused)
+
+
+def _needs(task: Task) -> str:
+    parts = [f"{task.ram_gb:g} GB RAM" if task.ram_gb else "", f"{task.gpus} GPU" if task.gpus else "",
+             f"{task.gpu_memory_gb:g} GB GPU memory" if task.gpu_memory_gb else "", ", ".join(task.tags or [])]
+    return ", ".join(p for p in parts if p) or "none"
+
+
+def task_details(task: Task) -> TaskDetails:
+    """The task's settings and its manifest's files (scene first, then by path)."""
+    settings = [
+        ("Renderer", f"{task.renderer} {task.renderer_version}".strip()),
+        ("Priority", str(Priority.of_order(task.priority) or task.priority)),
+        ("Frames", task.frames_spec),
+        ("Chunk", f"{task.chunk_size} frame{'s' if task.chunk_size != 1 else ''}"),
+        ("Needs", _needs(task)),
+        ("Camera", task.camera or "the scene's"),
+        ("Layers", ", ".join(task.layers or []) or "the scene's"),
+        ("Output", task.output_dir or "the farm's results"),
+        ("Files", str((task.options or {}).get("files") or "shared path")),
+    ]
+    earlier = TaskAsset.alias()
+    used_before = (earlier.select(earlier.id)
+                   .where((earlier.asset == TaskAsset.asset) & (earlier.task < task.id)).exists())
+    rows = (TaskAsset.select(TaskAsset.path, TaskAsset.is_scene, Asset.size, Asset.hash, Asset.xxhash,
+                             used_before.alias("reused"))
+            .join(Asset).where(TaskAsset.task == task.id)
+            .order_by(TaskAsset.is_scene.desc(), TaskAsset.path).tuples())
+    files = [TaskFile(path, size, md5, xxh64, bool(is_scene), bool(reused))
+             for path, is_scene, size, md5, xxh64, reused in rows]
+    return TaskDetails(settings, files)
 
 
 def queued_count() -> int:
