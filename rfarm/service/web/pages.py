@@ -19,7 +19,7 @@ from rfarm.service.auth import token_key
 from rfarm.service.deps import Farm
 from rfarm.service.web import sessions, views
 from rfarm.service.web.dashboard import PageRoute, render
-from rfarm.state.states import EventKind
+from rfarm.state.states import EventKind, TaskState
 from rfarm.state.users import Caller, Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -168,15 +168,32 @@ def task_page(request: Request, task_id: str, farm: Farm, who: Page) -> Response
     frames = [f.to_dict() for f in info.frames]
     scope = "?all=1" if info.user != who.user else ""
     return _page(request, "task.html", who, task=info, frames=frames, scope=scope,
+                 details=farm.task_details(_everyone(who), task_id),
                  may_control=who.may(Role.ARTIST), action_states=json.dumps(views.ACTION_STATES),
                  event_kinds=json.dumps([k.value for k in EventKind]))
 
 
+@router.get("/tasks/{task_id}/sheet")
+def sheet_page(request: Request, task_id: str, farm: Farm, who: Page) -> Response:
+    """The contact sheet: every done frame's thumbnail (linked to its result) and every failed frame's error."""
+    scoped = _everyone(who)
+    info = farm.task(scoped, task_id)
+    shown = sorted((f for f in info.frames if f.status in views.SHEET_STATES), key=lambda f: f.frame)
+    results = views.results_by_frame(shown, farm.results(scoped, task_id))
+    scope = "?all=1" if info.user != who.user else ""
+    return _page(request, "sheet.html", who, task=info, frames=shown, results=results, scope=scope)
+
+
 @router.post("/tasks/{task_id}/{action}")
-def task_action(task_id: str, action: Literal["cancel", "pause", "resume", "retry"], farm: Farm,
+def task_action(task_id: str, action: Literal["approve", "cancel", "pause", "resume", "retry"], farm: Farm,
                 who: Acting) -> Response:
     scoped = _everyone(who)
-    if action == "retry":
+    if action == "approve":
+        held = farm.task(scoped, task_id, with_frames=False)
+        if held.status != TaskState.HELD:
+            raise UsageError(f"task {held.task_id} is {held.status}, not held after its test frames: nothing to approve")
+        change = farm.resume(scoped, task_id)
+    elif action == "retry":
         change = farm.retry(scoped, task_id, failed_only=True)
     else:
         change = getattr(farm, action)(scoped, task_id)

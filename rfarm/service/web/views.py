@@ -1,11 +1,16 @@
 """What the pages show, worked out from the seam's records: render times, progress, which controls apply."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rfarm.state.states import PAUSABLE, TERMINAL, FrameState, TaskState
 from rfarm.state.users import Role
+
+if TYPE_CHECKING:
+    from rfarm.files.transfer import ResultFile
+    from rfarm.state.taskinfo import FrameInfo
 
 #: the roles, for the templates' ``who.may(...)``
 ARTIST, MANAGER, ADMIN = Role.ARTIST, Role.MANAGER, Role.ADMIN
@@ -14,9 +19,12 @@ ARTIST, MANAGER, ADMIN = Role.ARTIST, Role.MANAGER, Role.ADMIN
 ACTION_STATES: dict[str, list[str]] = {
     "cancel": [s.value for s in TaskState if s not in TERMINAL],
     "pause": [s.value for s in PAUSABLE],
-    "resume": [TaskState.PAUSED.value, TaskState.HELD.value],
+    "resume": [TaskState.PAUSED.value],
+    "approve": [TaskState.HELD.value],
     "retry": [s.value for s in TaskState],
 }
+#: the frames a contact sheet shows
+SHEET_STATES = (FrameState.DONE.value, FrameState.FAILED.value)
 TASK_STATES = [s.value for s in TaskState]
 FRAME_STATES = [s.value for s in FrameState]
 
@@ -80,3 +88,26 @@ def size(n: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{n} B"
+
+
+def first_line(text: str | None) -> str:
+    """The first non-empty line of an error (a failed frame's cause, without its traceback)."""
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+
+
+def _name(path: str) -> str:
+    """A path's last part, whichever system's separators it uses (a node may run Windows)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def results_by_frame(frames: Iterable[FrameInfo], results: Iterable[ResultFile]) -> dict[int, ResultFile]:
+    """Each frame's stored result (its first output that was stored), matched by the output's file name."""
+    by_name: dict[str, ResultFile] = {}
+    for result in results:
+        by_name.setdefault(_name(result.path), result)
+    found: dict[int, ResultFile] = {}
+    for frame in frames:
+        match = next((by_name[n] for n in map(_name, frame.outputs) if n in by_name), None)
+        if match is not None:
+            found[frame.frame] = match
+    return found
