@@ -205,15 +205,13 @@ def task_details(task: Task) -> TaskDetails:
         ("Output", task.output_dir or "the farm's results"),
         ("Files", str((task.options or {}).get("files") or "shared path")),
     ]
-    earlier = TaskAsset.alias()
-    used_before = (earlier.select(earlier.id)
-                   .where((earlier.asset == TaskAsset.asset) & (earlier.task < task.id)).exists())
-    rows = (TaskAsset.select(TaskAsset.path, TaskAsset.is_scene, Asset.size, Asset.hash, Asset.xxhash,
-                             used_before.alias("reused"))
-            .join(Asset).where(TaskAsset.task == task.id)
-            .order_by(TaskAsset.is_scene.desc(), TaskAsset.path).tuples())
-    files = [TaskFile(path, size, md5, xxh64, bool(is_scene), bool(reused))
-             for path, is_scene, size, md5, xxh64, reused in rows]
+    rows = list(TaskAsset.select(TaskAsset.path, TaskAsset.is_scene, Asset.id, Asset.size, Asset.hash, Asset.xxhash)
+                .join(Asset).where(TaskAsset.task == task.id)
+                .order_by(TaskAsset.is_scene.desc(), TaskAsset.path).tuples())
+    reused = {asset for (asset,) in TaskAsset.select(TaskAsset.asset).where(
+        (TaskAsset.task < task.id) & TaskAsset.asset.in_(sorted({r[2] for r in rows}))).distinct().tuples()} if rows else set()
+    files = [TaskFile(path, size, md5, xxh64, bool(is_scene), asset in reused)
+             for path, is_scene, asset, size, md5, xxh64 in rows]
     return TaskDetails(settings, files)
 
 
