@@ -449,6 +449,12 @@ def test_an_artist_submits_the_example_scene_from_the_page_and_watches_it_render
         "() => [...document.querySelectorAll('li[data-frame] img')].every(i => i.complete && i.naturalWidth > 0)")
     doc = site.status("alice", task_id)
     assert doc["status"] == "done" and [f["frame"] for f in doc["frames"] if f["is_test"]] == [2]
+    page.locator("#task-details summary").click()
+    assert page.locator('#task-details tr[data-path$="turntable.blend"]').get_attribute("data-reused") == "false"
+    page.get_by_role("link", name="Contact sheet").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.sheet li[data-frame] img')].filter(i => i.complete && i.naturalWidth > 0)"
+        ".length === 2")
 
     page.goto(site.url + "/submit")  # the same scene again: the farm holds it, so nothing is sent
     page.get_by_label("Scene file").set_input_files(str(EXAMPLE))
