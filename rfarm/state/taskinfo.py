@@ -208,8 +208,11 @@ def task_details(task: Task) -> TaskDetails:
     rows = list(TaskAsset.select(TaskAsset.path, TaskAsset.is_scene, Asset.id, Asset.size, Asset.hash, Asset.xxhash)
                 .join(Asset).where(TaskAsset.task == task.id)
                 .order_by(TaskAsset.is_scene.desc(), TaskAsset.path).tuples())
-    reused = {asset for (asset,) in TaskAsset.select(TaskAsset.asset).where(
-        (TaskAsset.task < task.id) & TaskAsset.asset.in_(sorted({r[2] for r in rows}))).distinct().tuples()} if rows else set()
+    # a file is reused when an earlier task already used it: this task found it stored and sent nothing
+    # (an asset's created_at cannot tell, since a new file is stored by its upload, before the submit)
+    ids = sorted({r[2] for r in rows})
+    earlier = TaskAsset.select(TaskAsset.asset).where((TaskAsset.task < task.id) & TaskAsset.asset.in_(ids))
+    reused = {asset for (asset,) in earlier.distinct().tuples()} if ids else set()
     files = [TaskFile(path, size, md5, xxh64, bool(is_scene), asset in reused)
              for path, is_scene, asset, size, md5, xxh64 in rows]
     return TaskDetails(settings, files)
