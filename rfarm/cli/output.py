@@ -64,29 +64,30 @@ def state_cell(status: str) -> Text:
     return cell(status, STATE_STYLE.get(status, "white"))
 
 
+def _moment(stamp: str) -> datetime | None:
+    """An ISO 8601 stamp as an aware datetime (UTC when it names no zone); None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def local_time(stamp: str | None) -> str:
     """An ISO 8601 UTC stamp (as ``--json`` has it) in this machine's time zone, to the second."""
     if not stamp:
         return ""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    moment = _moment(stamp)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else stamp
 
 
 def ago(stamp: str | None, *, now: datetime | None = None) -> str:
     """How long ago an ISO 8601 UTC stamp was, in words: ``just now``, ``5 min ago``, ``3 h ago``, ``2 days ago``."""
     if not stamp:
         return "never"
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
+    moment = _moment(stamp)
+    if moment is None:
         return stamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
     if seconds < 60:
         return "just now"
