@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,10 +33,10 @@ if TYPE_CHECKING:
     from rfarm.state.models import Task
     from rfarm.state.nodes import NodeInfo
     from rfarm.submit.request import SubmitRequest
-    from rfarm.state.stats import FarmStats
+    from rfarm.state.stats import FarmStats, StatsSeries
     from rfarm.storage.base import Storage
     from rfarm.state.taskinfo import FrameLog, TaskDetails, TaskInfo
-    from rfarm.files.transfer import ResultFile
+    from rfarm.files.transfer import AssetInfo, ResultFile
     from rfarm.state.tokens import IssuedToken, TokenInfo
     from rfarm.state.users import UserInfo
     from rfarm.state.webhooks import DeliveryInfo, WebhookInfo
@@ -97,40 +97,6 @@ class NewUser:
 
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "role": self.role, "token": self.token}
-
-
-@dataclass(frozen=True, slots=True)
-class AssetInfo:
-    """One file in a user's store: its hashes, size, when it was stored and last used, and the tasks that use it."""
-
-    md5: str
-    xxh64: str
-    size: int
-    created_at: str
-    last_used: str
-    uses: list[tuple[int, str]]
-
-    @property
-    def saved(self) -> int:
-        """Bytes dedup saved: every task after the first found the file stored instead of sending it."""
-        return self.size * max(0, len({task for task, _ in self.uses}) - 1)
-
-
-@dataclass(frozen=True, slots=True)
-class StatsSeries:
-    """The farm over time, in equal buckets from ``starts[0]`` (ISO 8601 UTC) of ``bucket_s`` seconds each:
-    frames queued per priority at each bucket's end, frames done and renders failed within it, and the
-    bytes uploaded and downloaded within it with the seconds those transfers took."""
-
-    starts: list[str]
-    bucket_s: int
-    queued: dict[str, list[int]]
-    done: list[int]
-    failed: list[int]
-    upload_bytes: list[int]
-    upload_s: list[float]
-    download_bytes: list[int]
-    download_s: list[float]
 
 
 class FarmAPI(Protocol):
@@ -513,11 +479,8 @@ class LocalFarm:
     def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
         """Which of these MD5 digests name a file the caller's store holds (the original design's
         ``check_hashes``, which knows no other hash)."""
-        from rfarm.files.transfer import recorded_hashes
-
         self._require(caller, Role.ARTIST, "uploading")
-        self._open()
-        held = self.check_hashes(caller, recorded_hashes(caller.user, md5s))["exists"]
+        held = self.check_hashes(caller, self.stored_files(caller, md5s))["exists"]
         return list(dict.fromkeys(h.md5 for h in held))
 
     def upload_file(self, caller: Caller, path: Path, file_hash: FileHash) -> None:
@@ -534,19 +497,10 @@ class LocalFarm:
         return recorded_hashes(caller.user, [m.lower() for m in md5s])
 
     def assets(self, caller: Caller, *, limit: int = 500) -> list[AssetInfo]:
-        from rfarm.state.models import Asset, TaskAsset
-        from rfarm.state.users import get_user
+        from rfarm.files.transfer import list_assets
 
         self._open()
-        owner = get_user(caller.user)
-        rows = list(Asset.select().where(Asset.user == owner).order_by(Asset.last_used.desc(), Asset.id.desc())
-                    .limit(max(1, min(limit, 10_000))))
-        uses: dict[int, list[tuple[int, str]]] = {r.id: [] for r in rows}
-        if rows:
-            for asset_id, task_id, path in (TaskAsset.select(TaskAsset.asset, TaskAsset.task, TaskAsset.path)
-                                            .where(TaskAsset.asset.in_(list(uses))).order_by(TaskAsset.task).tuples()):
-                uses[asset_id].append((task_id, path))
-        return [AssetInfo(r.hash, r.xxhash, r.size, _iso(r.created_at), _iso(r.last_used), uses[r.id]) for r in rows]
+        return list_assets(caller.user, limit=max(1, min(limit, 10_000)))
 
     def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
         from rfarm.files.transfer import record_assets
@@ -605,49 +559,12 @@ class LocalFarm:
         return farm_stats(window=window)
 
     def stats_series(self, caller: Caller, *, window: timedelta = timedelta(hours=24), buckets: int = 24) -> StatsSeries:
-        from rfarm.state.db import db_now
-        from rfarm.state.models import Event, Frame, Task
-        from rfarm.state.states import Priority
+        from rfarm.state.stats import farm_series
 
         if not timedelta(minutes=1) <= window <= timedelta(hours=MAX_STATS_HOURS) or not 1 <= buckets <= 500:
             raise UsageError(f"the window is 1 minute to {MAX_STATS_HOURS} hours, in 1 to 500 steps")
         self._open()
-        end = db_now()
-        start = end - window
-        step = window / buckets
-        ends = [start + step * (i + 1) for i in range(buckets)]
-
-        def bucket(when: datetime) -> int:
-            return min(buckets - 1, max(0, int((when - start) / step)))
-
-        # a frame waits from its task's submit until it starts (or ends unstarted, when cancelled)
-        queued = {str(p): [0] * buckets for p in Priority}
-        waiting = (Frame.select(Task.created_at, Task.priority, Frame.started_at, Frame.finished_at).join(Task)
-                   .where((Task.created_at <= end)
-                          & (Frame.started_at.is_null() | (Frame.started_at > start))
-                          & (Frame.finished_at.is_null() | (Frame.finished_at > start))).tuples())
-        for created, priority, started, finished in waiting:
-            left = min(t for t in (started, finished, end + step) if t is not None)
-            row = queued[Priority.of_order(priority) or Priority.DEFAULT]
-            for i, at in enumerate(ends):
-                if created <= at < left:
-                    row[i] += 1
-        done, failed = [0] * buckets, [0] * buckets
-        moved = {EventKind.UPLOAD: ([0] * buckets, [0.0] * buckets), EventKind.DOWNLOAD: ([0] * buckets, [0.0] * buckets)}
-        kinds = (EventKind.DONE, EventKind.FAILED, EventKind.RETRY, EventKind.UPLOAD, EventKind.DOWNLOAD)
-        for kind, when, frame, size, seconds in (Event.select(Event.kind, Event.created_at, Event.frame, Event.bytes,
-                                                               Event.seconds)
-                                                 .where((Event.created_at > start) & Event.kind.in_(kinds)).tuples()):
-            i = bucket(when)
-            if kind == EventKind.DONE and frame is not None:
-                done[i] += 1
-            elif kind in (EventKind.FAILED, EventKind.RETRY) and frame is not None:
-                failed[i] += 1
-            elif kind in moved:
-                moved[kind][0][i] += size or 0
-                moved[kind][1][i] += seconds or 0.0
-        return StatsSeries([_iso(start + step * i) for i in range(buckets)], int(step.total_seconds()), queued, done,
-                           failed, *moved[EventKind.UPLOAD], *moved[EventKind.DOWNLOAD])
+        return farm_series(window=window, buckets=buckets)
 
     def users(self, caller: Caller) -> list[UserInfo]:
         from rfarm.state.users import list_users
@@ -791,11 +708,6 @@ class LocalFarm:
         return audit_entries(since=since, limit=limit)
 
 
-def _iso(when: datetime) -> str:
-    """A naive UTC time from the database as ISO 8601 with its offset."""
-    return when.replace(tzinfo=timezone.utc).isoformat()
-
-
 def local_caller(config: Config, *, all_users: bool = False) -> Caller:
     """Who a command on this machine acts as: ``user`` with the role the farm's database keeps.
 
@@ -827,4 +739,4 @@ def open_api(config: Config) -> FarmAPI:
     return LocalFarm(config)
 
 
-__all__ = ["AssetInfo", "FarmAPI", "LocalFarm", "LogChunk", "NewUser", "StatsSeries", "Submitted", "TaskChange", "local_caller", "open_api"]
+__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "local_caller", "open_api"]

@@ -122,6 +122,41 @@ def _touch_assets(user_id: int, hashes: Sequence[FileHash]) -> None:
             ).execute()
 
 
+@dataclass(frozen=True, slots=True)
+class AssetInfo:
+    """One file in a user's store: its hashes, size, when it was stored and last used, and the tasks that use it."""
+
+    md5: str
+    xxh64: str
+    size: int
+    created_at: str
+    last_used: str
+    uses: list[tuple[int, str]]
+
+    @property
+    def saved(self) -> int:
+        """Bytes dedup saved: every task after the first found the file stored instead of sending it."""
+        return self.size * max(0, len({task for task, _ in self.uses}) - 1)
+
+
+def list_assets(user: str, *, limit: int) -> list[AssetInfo]:
+    """``user``'s stored files, most recently used first, each with the tasks that use it."""
+    from rfarm.state.models import Asset, TaskAsset
+    from rfarm.state.taskinfo import iso
+    from rfarm.state.users import get_user
+
+    owner = get_user(user)
+    rows = list(Asset.select().where(Asset.user == owner).order_by(Asset.last_used.desc(), Asset.id.desc())
+                .limit(limit))
+    uses: dict[int, list[tuple[int, str]]] = {r.id: [] for r in rows}
+    if rows:
+        for asset_id, task_id, path in (TaskAsset.select(TaskAsset.asset, TaskAsset.task, TaskAsset.path)
+                                        .where(TaskAsset.asset.in_(list(uses))).order_by(TaskAsset.task).tuples()):
+            uses[asset_id].append((task_id, path))
+    return [AssetInfo(r.hash, r.xxhash, r.size, iso(r.created_at) or "", iso(r.last_used) or "", uses[r.id])
+            for r in rows]
+
+
 def recorded_hashes(user: str, md5s: Sequence[str]) -> list[FileHash]:
     """The full hashes of ``user``'s recorded objects whose MD5 is one of ``md5s``."""
     from rfarm.state.db import BATCH

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from rfarm.state.db import db_now
 from rfarm.state.models import Event, Frame, Task
 from rfarm.state.states import CLAIMABLE, EventKind, FrameState, Priority, TaskState
+from rfarm.state.taskinfo import iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def farm_stats(*, window: timedelta = timedelta(hours=24), now: datetime | None 
     done = sum(len(v) for v in times.values())
     failed = sum(failures.values())
     return FarmStats(
-        since=since.isoformat(timespec="microseconds") + "+00:00",
+        since=iso(since) or "",
         queued=queued,
         held_back=held_back,
         running=sum(running.values()),
@@ -119,3 +120,60 @@ def _rate(total: list[float] | None) -> float | None:
 
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSeries:
+    """The farm over time, in equal buckets from ``starts[0]`` (ISO 8601 UTC) of ``bucket_s`` seconds each:
+    frames queued per priority at each bucket's end, frames done and renders failed within it, and the
+    bytes uploaded and downloaded within it with the seconds those transfers took."""
+
+    starts: list[str]
+    bucket_s: int
+    queued: dict[str, list[int]]
+    done: list[int]
+    failed: list[int]
+    upload_bytes: list[int]
+    upload_s: list[float]
+    download_bytes: list[int]
+    download_s: list[float]
+
+
+def farm_series(*, window: timedelta, buckets: int) -> StatsSeries:
+    """The farm over the last ``window`` in ``buckets`` equal steps (the dashboard's charts)."""
+    end = db_now()
+    start = end - window
+    step = window / buckets
+    ends = [start + step * (i + 1) for i in range(buckets)]
+
+    def bucket(when: datetime) -> int:
+        return min(buckets - 1, max(0, int((when - start) / step)))
+
+    # a frame waits from its task's submit until it starts (or ends unstarted, when cancelled)
+    queued = {str(p): [0] * buckets for p in Priority}
+    waiting = (Frame.select(Task.created_at, Task.priority, Frame.started_at, Frame.finished_at).join(Task)
+               .where((Task.created_at <= end)
+                      & (Frame.started_at.is_null() | (Frame.started_at > start))
+                      & (Frame.finished_at.is_null() | (Frame.finished_at > start))).tuples())
+    for created, priority, started, finished in waiting:
+        left = min(t for t in (started, finished, end + step) if t is not None)
+        row = queued[Priority.of_order(priority) or Priority.DEFAULT]
+        for i, at in enumerate(ends):
+            if created <= at < left:
+                row[i] += 1
+    done, failed = [0] * buckets, [0] * buckets
+    moved = {EventKind.UPLOAD: ([0] * buckets, [0.0] * buckets), EventKind.DOWNLOAD: ([0] * buckets, [0.0] * buckets)}
+    kinds = (EventKind.DONE, EventKind.FAILED, EventKind.RETRY, EventKind.UPLOAD, EventKind.DOWNLOAD)
+    for kind, when, frame, size, seconds in (Event.select(Event.kind, Event.created_at, Event.frame, Event.bytes,
+                                                           Event.seconds)
+                                             .where((Event.created_at > start) & Event.kind.in_(kinds)).tuples()):
+        i = bucket(when)
+        if kind == EventKind.DONE and frame is not None:
+            done[i] += 1
+        elif kind in (EventKind.FAILED, EventKind.RETRY) and frame is not None:
+            failed[i] += 1
+        elif kind in moved:
+            moved[kind][0][i] += size or 0
+            moved[kind][1][i] += seconds or 0.0
+    return StatsSeries([iso(start + step * i) or "" for i in range(buckets)], int(step.total_seconds()), queued, done,
+                       failed, *moved[EventKind.UPLOAD], *moved[EventKind.DOWNLOAD])
