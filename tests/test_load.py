@@ -106,7 +106,8 @@ class Run:
     seconds: float
 
     def describe(self) -> str:
-        return f"rfarm {' '.join(self.args)} -> exit {self.code} after {self.seconds:.1f} s\nstdout: {self.out[-1500:]}\nstderr: {self.err[-1500:]}"
+        return (f"rfarm {' '.join(self.args)} -> exit {self.code} after {self.seconds:.1f} s\n"
+                f"stdout: {self.out[-1500:]}\nstderr: {self.err[-1500:]}")
 
 
 @dataclass
@@ -119,8 +120,8 @@ class Farm:
     prefix: list[str]
     runs: list[Run] = field(default_factory=list)
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    logs: list[Path] = field(default_factory=list)
-    log_by_pid: dict[int, Path] = field(default_factory=dict)
+    #: each worker process's log, by its pid
+    logs: dict[int, Path] = field(default_factory=dict)
     exits: list[tuple[str, int]] = field(default_factory=list)
 
     def cli(self, *args: str, timeout: float = 120) -> Run:
@@ -137,7 +138,6 @@ class Farm:
     def start_worker(self, name: str, render_mode: str = "ok") -> subprocess.Popen[bytes]:
         """``rfarm worker --name NAME`` in a session of its own, its output in a log of its own."""
         log = self.root / f"worker-{name}-{len(self.logs)}.log"
-        self.logs.append(log)
         with open(log, "wb") as fh:
             proc = subprocess.Popen(
                 [*self.prefix, sys.executable, "-m", "rfarm", "worker", "--name", name],
@@ -145,11 +145,8 @@ class Farm:
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
         self.workers[name] = proc
-        self.log_by_pid[proc.pid] = log
+        self.logs[proc.pid] = log
         return proc
-
-    def log_of(self, proc: subprocess.Popen[bytes]) -> Path:
-        return self.log_by_pid[proc.pid]
 
     def stop_workers(self) -> None:
         """SIGTERM every worker, as a service manager stops it; their exit codes go to ``exits``."""
@@ -165,14 +162,8 @@ class Farm:
                 self.exits.append((name, -signal.SIGKILL))
         self.workers.clear()
 
-    def kill_all(self) -> None:
-        for proc in self.workers.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
-
     def worker_logs(self) -> dict[str, str]:
-        return {log.name: log.read_text(errors="replace") for log in self.logs if log.is_file()}
+        return {log.name: log.read_text(errors="replace") for log in self.logs.values()}
 
     # -- what the farm recorded ------------------------------------------------------
 
@@ -273,18 +264,26 @@ class Loops:
     def _submitter(self, scene: Path) -> None:
         rng = random.Random(self.rng.random())
         while not self.stop.is_set():
-            frames, chunk = rng.randint(1, 4), rng.choice((1, 1, 2))
+            frames, chunk = rng.randint(2, 8), rng.choice((1, 1, 2))
             run = self.farm.cli("submit", str(scene), "--frames", f"1-{frames}", "--chunk", str(chunk), "--json")
             if run.code == 0:
                 self.submitted[int(json.loads(run.out)["task_id"])] = frames
             self.stop.wait(0.5)
 
     def _canceller(self) -> None:
+        """Cancel a rendering task (else a queued one), then retry it: its frames render after all."""
         rng = random.Random(self.rng.random())
-        while not self.stop.wait(2.0):
-            if not self.submitted:
+        while not self.stop.wait(1.0):
+            listing = self.farm.cli("status", "--json")
+            if listing.code != 0:
                 continue
-            tid = rng.choice(sorted(self.submitted)[-5:])  # a recent task: likely queued or rendering
+            by_state: dict[str, list[int]] = {}
+            for task in json.loads(listing.out):
+                by_state.setdefault(task["status"], []).append(int(task["task_id"]))
+            candidates = by_state.get("rendering") or by_state.get("queued")
+            if not candidates:
+                continue
+            tid = rng.choice(candidates)
             cancel = self.farm.cli("cancel", str(tid))
             retry = None
             if cancel.code == 0:
@@ -314,7 +313,14 @@ class Kill:
 
 
 class Faults:
-    """A worker SIGKILLed every 10 s and restarted; the database's folder unwritable; the storage full."""
+    """A worker SIGKILLed every 10 s and restarted; the database's folder unwritable; the storage full.
+
+    The kills (with a service manager's restarts) and the file-system faults run in threads of their
+    own, so that neither delays the other.
+    """
+
+    #: seconds into the load -> (what, for how many seconds); all over before the load ends
+    FILE_FAULTS = ((5, "unwritable", 3), (20, "full", 4), (35, "unwritable", 3), (45, "full", 4))
 
     def __init__(self, farm: Farm, victim: str, render_mode: str, storage_mount: Path | None) -> None:
         self.farm = farm
@@ -325,39 +331,48 @@ class Faults:
         self.kills: list[Kill] = []
         #: (worker, exit code, its log) of each worker that exited by itself
         self.died: list[tuple[str, int, str]] = []
-        self.unwritable_rounds = 0
-        self.full_rounds = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.done: list[str] = []
+        self.threads = [threading.Thread(target=self._killer, daemon=True),
+                        threading.Thread(target=self._file_faults, daemon=True)]
 
     def start(self) -> None:
-        self.thread.start()
+        for t in self.threads:
+            t.start()
 
     def join(self) -> None:
         self.stop.set()
-        self.thread.join(120)
+        for t in self.threads:
+            t.join(120)
         self._writable()
 
-    def _run(self) -> None:
-        start = time.monotonic()
-        # seconds into the load -> what happens then
-        plan: list[tuple[float, Callable[[], None]]] = sorted([
-            *((t, self._kill) for t in range(KILL_EVERY_S, DURATION_S, KILL_EVERY_S)),
-            (13, lambda: self._unwritable(3)),
-            (43, lambda: self._unwritable(3)),
-            *([(24, lambda: self._full(4)), (53, lambda: self._full(3))] if self.storage_mount else []),
-        ], key=lambda p: p[0])
+    def _killer(self) -> None:
+        next_kill = time.monotonic() + KILL_EVERY_S
         while not self.stop.is_set():
             self._restart_the_dead()
-            if plan and time.monotonic() >= start + plan[0][0]:
-                plan.pop(0)[1]()
+            if time.monotonic() >= next_kill:
+                self._kill()
+                next_kill += KILL_EVERY_S
             else:
                 self.stop.wait(0.2)
+
+    def _file_faults(self) -> None:
+        start = time.monotonic()
+        for at, what, seconds in self.FILE_FAULTS:
+            if what == "full" and self.storage_mount is None:
+                continue
+            if self.stop.wait(max(0.0, start + at - time.monotonic())):
+                return
+            if what == "unwritable":
+                self._unwritable(seconds)
+            else:
+                self._full(seconds)
+            self.done.append(what)
 
     def _restart_the_dead(self) -> None:
         """Start again a worker that exited by itself, as a service manager does; record how it ended."""
         for name, proc in list(self.farm.workers.items()):
             if proc.poll() is not None:
-                self.died.append((name, proc.returncode, self.farm.log_of(proc).read_text(errors="replace")))
+                self.died.append((name, proc.returncode, self.farm.logs[proc.pid].read_text(errors="replace")))
                 self.farm.start_worker(name, self.render_mode if name == self.victim else "ok")
 
     def _kill(self) -> None:
@@ -381,7 +396,6 @@ class Faults:
             self.stop.wait(seconds)
         finally:
             self._writable()
-        self.unwritable_rounds += 1
 
     def _writable(self) -> None:
         self.farm.home.chmod(0o755)
@@ -394,7 +408,6 @@ class Faults:
             self.stop.wait(seconds)
         finally:
             ballast.unlink()
-        self.full_rounds += 1
 
 
 def _parents_below(proc: psutil.Process, top: int) -> list[psutil.Process]:
@@ -587,7 +600,6 @@ def run_load(farm: Farm, faults: Faults | None, *, fast_workers: list[str], seed
             faults.join()
         loops.join()
         farm.stop_workers()
-        farm.kill_all()
     return loops
 
 
@@ -597,6 +609,7 @@ def test_steady_load_on_the_embedded_default(tmp_path: Path) -> None:
     assert loops.submitted, "no submit succeeded"
     check_no_lock_errors(farm)
     check_commands(farm, faults=False)
+    assert all(retry == 0 for _, cancel, retry in loops.cancel_rounds if cancel == 0), loops.cancel_rounds
     assert all(code == 0 for _, code in farm.exits), farm.exits
     assert check_done_once(farm) > 0, "no task finished"
     assert check_stored(farm, farm.home / "storage") > 0
@@ -624,8 +637,7 @@ def test_load_under_faults_loses_nothing(tmp_path: Path) -> None:
         assert check_stored(farm, storage) > 0
         check_nothing_lost(farm, loops.submitted)
         check_no_renders_left(farm)
-        assert faults.unwritable_rounds == 2 and len(faults.kills) == DURATION_S // KILL_EVERY_S - 1
-        assert mount is None or faults.full_rounds == 2
+        assert faults.done == [w for _, w, _ in Faults.FILE_FAULTS if mount is not None or w != "full"]
         killed_rendering = [k for k in faults.kills if k.renders]
         assert killed_rendering, "the victim was never killed in the middle of a render"
         # Last, as it does not hold yet: the lifeline dies with a SIGKILLed worker before it can kill the
