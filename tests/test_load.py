@@ -10,13 +10,16 @@ parsed line by line, the output kept and stored with its hashes, the frame
 recorded) in a fraction of a second. A Blender frame through bpy would take
 about a second and leave the farm idle behind the renderer.
 
-Under faults, on top of the same load: one worker SIGKILLed every 10 s (while
-it renders) and started again, the database's folder made unwritable for a
-few seconds, and the storage made full for a few seconds (a small tmpfs at
-the default storage folder, filled with ballast; where mounting is not
-permitted that fault is left out with a warning saying so). As root, the
-farm's processes run without CAP_DAC_OVERRIDE (``setpriv``), so that a
-folder's permissions bind them as they bind a service user.
+Under faults, on top of the same load: one worker SIGKILLed every 10 s in
+the middle of a render (its renders go quiet after their first lines, as a
+long frame does, so that only the lifeline can end them) and started again,
+the database's folder made unwritable twice for 3 s, and the storage made
+full twice for 4 s (a small tmpfs at the default storage folder, filled with
+ballast; where mounting is not permitted that fault is left out with a
+warning saying so). A worker that exits by itself is started again, as a
+service manager would. As root, the farm's processes run without
+CAP_DAC_OVERRIDE (``setpriv``), so that a folder's permissions bind them as
+they bind a service user.
 
 What must hold: no "database is locked" anywhere (command output, worker
 logs, the database's error and event columns) and no traceback; every frame
