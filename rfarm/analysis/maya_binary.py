@@ -35,7 +35,8 @@ _NUMERIC_TYPES: Mapping[int, str] = {
 }
 _UUID_SINCE = 2016
 _ATTRIBUTE_TAGS = frozenset({b"STR ", b"STR#", b"DBLE"})
-_EVENT_TAGS = frozenset({b"VERS", b"TUNI", b"TDUR", b"PLUG", b"CREA", b"SLCT", b"FREF", b"CWFL"})
+_EVENT_TAGS = frozenset({b"VERS", b"TUNI", b"TDUR", b"PLUG", b"CREA", b"SLCT", b"FREF", b"FRDI", b"CWFL"})
+_CONTROL = bytes(range(32))
 
 
 def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
@@ -148,6 +149,8 @@ class _Walker:
             builder.select(name)
         elif tag == b"FREF":
             self._reference(payload)
+        elif tag == b"FRDI":
+            self._depth_info(payload)
         elif tag == b"CWFL":
             plugs = payload[1:].split(b"\0")
             if len(plugs) >= 2:
@@ -190,6 +193,30 @@ class _Walker:
         node = next((field for field in fields[2:] if field.endswith(b"RN")), fields[1])
         self.builder.reference(
             decode(fields[0]), namespace=decode(fields[1]), node=decode(node), depth=None, deferred=False
+        )
+
+    def _depth_info(self, payload: bytes) -> None:
+        """A nested reference of this file's tree, as ``file -rdi`` lines give it in a .ma.
+
+        ``control bytes\0 … depth path\0 namespace\0 control\0 referenceNode\0
+        options\0 type\0``: the path is the first field with text, and the
+        control byte just before it is the depth. Where that byte is missing
+        the depth is the reference node's nesting (``a:b:cRN`` is depth 3), as
+        Maya names the nodes of nested references.
+        """
+        raw = payload.split(b"\0")
+        index = next((i for i, field in enumerate(raw) if field.lstrip(_CONTROL).strip()), None)
+        if index is None:
+            return
+        path_field = raw[index]
+        path = path_field.lstrip(_CONTROL).strip()
+        rest = [field.lstrip(_CONTROL).strip() for field in raw[index + 1 :]]
+        namespace = next((field for field in rest if field and not field.endswith(b"RN")), b"")
+        node = next((field for field in rest if field.endswith(b"RN")), namespace)
+        lead = path_field[: len(path_field) - len(path_field.lstrip(_CONTROL))]
+        depth = lead[-1] if lead and 1 <= lead[-1] <= 16 else node.count(b":") + 1
+        self.builder.reference(
+            decode(path), namespace=decode(namespace), node=decode(node), depth=depth, deferred=False
         )
 
     def _attribute(self, tag: bytes, payload: bytes) -> None:
