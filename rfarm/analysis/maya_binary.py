@@ -243,3 +243,80 @@ class _Walker:
             self.builder.set_attr(attr, ticks / (self.ticks_per_second / fps))
         elif len(value) >= 8:
             self.builder.set_attr(attr, struct.unpack_from(">d", value)[0])
+
+
+def rewrite_paths(data: bytes, remap: Mapping[str, str]) -> tuple[bytes, int]:
+    """``data`` (a whole .mb) with each path of ``remap`` replaced; the replacements made.
+
+    Paths are replaced where the reader finds them: a reference's path in
+    ``FREF`` and ``FRDI`` chunks and string attribute values (``STR ``). Every
+    group holding a changed chunk gets its new size; every other byte is kept.
+    """
+    if data[:4] not in (b"FOR4", b"FOR8"):
+        return data, 0
+    rewriter = _Rewriter(data, {old.encode("utf-8", "surrogateescape"): new.encode("utf-8", "surrogateescape")
+                                for old, new in remap.items()})
+    return rewriter.span(0, len(data)), rewriter.count
+
+
+class _Rewriter:
+    def __init__(self, data: bytes, remap: Mapping[bytes, bytes]) -> None:
+        self.data = data
+        self.remap = remap
+        self.wide = data[:4] == b"FOR8"
+        self.header = 16 if self.wide else 8
+        self.align = 8 if self.wide else 4
+        self.count = 0
+
+    def span(self, pos: int, end: int) -> bytes:
+        """The chunks from ``pos`` to ``end`` rewritten; bytes that are no whole chunk kept as they are."""
+        data, parts = self.data, []
+        while pos + self.header <= end:
+            tag = data[pos : pos + 4]
+            size = int.from_bytes(data[pos + 8 : pos + 16] if self.wide else data[pos + 4 : pos + 8], "big")
+            payload = pos + self.header
+            if payload + size > end:
+                break
+            if tag in _GROUPS:
+                body = data[payload : payload + 4] + self.span(payload + 4, payload + size)
+                parts.append(self._header(pos, len(body)) + body)
+                pos = payload + size
+                continue
+            padded = size + (-size % self.align)
+            old = data[payload : payload + size]
+            new = self._payload(tag, old)
+            if new is old:
+                parts.append(data[pos : min(payload + padded, end)])
+            else:
+                parts.append(self._header(pos, len(new)) + new + bytes(-len(new) % self.align))
+            pos = payload + padded
+        parts.append(data[pos:end])
+        return b"".join(parts)
+
+    def _header(self, pos: int, size: int) -> bytes:
+        """The header at ``pos`` (with FOR8's filler bytes) for a new payload size."""
+        if self.wide:
+            return self.data[pos : pos + 8] + size.to_bytes(8, "big")
+        return self.data[pos : pos + 4] + size.to_bytes(4, "big")
+
+    def _payload(self, tag: bytes, payload: bytes) -> bytes:
+        if tag == b"STR ":
+            name, nul, rest = payload.partition(b"\0")
+            value, end, tail = rest[1:].partition(b"\0")
+            new = self.remap.get(value) if nul and rest else None
+            if new is None:
+                return payload
+            self.count += 1
+            return name + nul + rest[:1] + new + end + tail
+        if tag not in (b"FREF", b"FRDI"):
+            return payload
+        fields = payload.split(b"\0")
+        changed = False
+        for i, field in enumerate(fields):
+            text = field.lstrip(_CONTROL)
+            new = self.remap.get(text)
+            if text and new is not None:
+                fields[i] = field[: len(field) - len(text)] + new
+                changed = True
+                self.count += 1
+        return b"\0".join(fields) if changed else payload
