@@ -39,11 +39,16 @@ _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1
 # The statements that matter, by what the reader is in: the always wanted ones,
 # Render Setup's links (layer -> legacy layer ``.lrl``, the collection tree
 # ``.pls``, selectors ``.sel``), ``setAttr "node.attr"`` on a named node, and
-# string values, which may name an input file.
+# path-shaped string values on other nodes (named in a tip).
 _ALWAYS = rb"createNode\b|select\b|file[ \t\r\n]|requires\b|currentUnit\b|connectAttr\b[^;]*?\.(?:lrl|pls|sel)\""
 _SET_NAMED = rb'setAttr\b[^";]*+"[^.]'
 _FLAGS = rb'(?:\s++-(?!typ)[A-Za-z]\w*+(?:\s++[^\s"-]\S*+)?)*+'
-_STRING_VALUE = rb'setAttr\b' + _FLAGS + rb'\s++(?:"[^"]*+"' + _FLAGS + rb'\s++)?-type?\s++"string'
+# A string on a node type the input table does not list matters only when it is path-shaped (a
+# slash or a leading ``$``): it is then named in a tip.
+_STRING_VALUE = (
+    rb'setAttr\b' + _FLAGS + rb'\s++(?:"[^"]*+"' + _FLAGS + rb'\s++)?-type?\s++"string"\s*+'
+    rb'(?:"(?:\$|[^"]{0,160}?[/\\])|\()'
+)
 _WANT_ATTRIBUTES = re.compile(rb"setAttr\b|" + _ALWAYS)
 _WANT_STRINGS = re.compile(_SET_NAMED + b"|" + _STRING_VALUE + b"|" + _ALWAYS)
 _WANT_NAMED = re.compile(_SET_NAMED + b"|" + _ALWAYS)

@@ -188,6 +188,8 @@ maya_statements = st.sampled_from([
     'createNode collection -n "col";', 'createNode simpleSelector -n "sel";', 'createNode absOverride -n "ov";',
     'connectAttr "sel.c" "col.sel";', 'connectAttr "rs_a.lit" "col.pls";', 'setAttr ".pat" -type "string" "*";',
     'setAttr ".atr" -type "string" "defaultRenderGlobals.startFrame";', 'setAttr ".atv" 20;', "// a comment\n",
+    'setAttr ".notes" -type "string" ( "C:/cache/" + "f.abc" );', 'setAttr ".label" -type "string" "hero.exr";',
+    'setAttr ".src" -type "string"\n\t\t "$SHOW/tex/g.tx";',
 ])
 
 
