@@ -102,45 +102,6 @@ def make_block(index: int, rng: random.Random) -> str:
     )
 
 
-def _numbers(rng: random.Random, count: int, per_line: int = 9) -> str:
-    values = [f"{rng.uniform(-50, 50):.6f}" for _ in range(count)]
-    lines = [" ".join(values[i : i + per_line]) for i in range(0, count, per_line)]
-    return "\n\t\t ".join(lines)
-
-
-def make_block(index: int, rng: random.Random) -> str:
-    """One asset: a mesh with big arrays, an animation curve, a shader; one in eight has a texture."""
-    vertices = 600
-    texture = (
-        f'createNode file -n "asset{index}_tex";\n'
-        f'\tsetAttr ".ftn" -type "string" "sourceimages/asset{index % 97}/color.<UDIM>.exr";\n'
-        f'\tsetAttr ".cs" -type "string" "ACES - ACEScg";\n'
-        f'connectAttr "asset{index}_tex.oc" "asset{index}_mtl.base_color";\n'
-    )
-    return (
-        f'createNode transform -n "asset{index}";\n'
-        f'\trename -uid "{rng.getrandbits(64):016X}";\n'
-        f'\tsetAttr ".t" -type "double3" {_numbers(rng, 3)} ;\n'
-        f'createNode mesh -n "asset{index}Shape" -p "asset{index}";\n'
-        f'\tsetAttr -k off ".v";\n'
-        f'\tsetAttr ".uvst[0].uvsn" -type "string" "map1";\n'
-        f'\tsetAttr -s {vertices} ".uvst[0].uvsp[0:{vertices - 1}]" -type "float2" {_numbers(rng, vertices * 2, 8)};\n'
-        f'\tsetAttr -s {vertices} ".vt[0:{vertices - 1}]"  {_numbers(rng, vertices * 3)};\n'
-        f'\tsetAttr -s {vertices} ".ed[0:{vertices - 1}]"  '
-        + " ".join(f"{i} {i + 1} 0" for i in range(vertices))
-        + " ;\n"
-        '\tsetAttr -s 100 ".fc[0:99]" -type "polyFaces" '
-        + " ".join(f"f 4 {i} {i + 1} {i + 2} {i + 3} mu 0 4 {i} {i + 1} {i + 2} {i + 3}" for i in range(100))
-        + ";\n"
-        f'createNode animCurveTL -n "asset{index}_translateX";\n'
-        f'\tsetAttr -s 48 ".ktv[0:47]"  ' + " ".join(f"{k} {rng.random():.4f}" for k in range(1, 49)) + ";\n"
-        f'createNode aiStandardSurface -n "asset{index}_mtl";\n'
-        f'\tsetAttr ".base_color" -type "float3" 0.5 0.4 0.3 ;\n'
-        + (texture if index % 8 == 0 else "")
-        + f'connectAttr "asset{index}_translateX.o" "asset{index}.tx";\n'
-    )
-
-
 def reference_lines(references: list[tuple[str, Path]]) -> str:
     """``file`` lines as Maya writes them: depth info first, then the loading ``file -r``."""
     lines = []

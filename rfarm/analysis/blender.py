@@ -9,6 +9,7 @@ that cannot be read is named in a tip and the rest is still reported.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import posixpath
 import re
 import struct
@@ -33,6 +34,10 @@ from rfarm.analysis.base import (
 )
 from rfarm.analysis.paths import PathResolver
 from rfarm.errors import AnalysisError
+
+# blender-asset-tracer warns of each library it cannot find; the analysis reports
+# those as missing dependencies, so its warnings would only repeat them.
+logging.getLogger("blender_asset_tracer").setLevel(logging.ERROR)
 
 # DNA type of the block a usage comes from -> dependency kind.
 _KINDS = {

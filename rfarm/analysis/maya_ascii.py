@@ -36,8 +36,22 @@ _CREATE_NODE_FLAGS = {
 }
 _REQUIRES_FLAGS = {b"-nodeType": 1, b"-dataType": 1}
 _CURRENT_UNIT_FLAGS = {b"-l": 1, b"-linear": 1, b"-a": 1, b"-angle": 1, b"-t": 1, b"-time": 1}
-# Render Setup's links: layer -> legacy layer, the collection tree, selectors.
-_CONNECTIONS_WANTED = (b'.lrl"', b'.pls"', b'.sel"')
+# The statements that matter, by what the reader is in: the always wanted ones,
+# Render Setup's links (layer -> legacy layer ``.lrl``, the collection tree
+# ``.pls``, selectors ``.sel``), ``setAttr "node.attr"`` on a named node, and
+# path-shaped string values on other nodes (named in a tip).
+_ALWAYS = rb"createNode\b|select\b|file[ \t\r\n]|requires\b|currentUnit\b|connectAttr\b[^;]*?\.(?:lrl|pls|sel)\""
+_SET_NAMED = rb'setAttr\b[^";]*+"[^.]'
+_FLAGS = rb'(?:\s++-(?!typ)[A-Za-z]\w*+(?:\s++[^\s"-]\S*+)?)*+'
+# A string on a node type the input table does not list matters only when it is path-shaped (a
+# slash or a leading ``$``): it is then named in a tip.
+_STRING_VALUE = (
+    rb'setAttr\b' + _FLAGS + rb'\s++(?:"[^"]*+"' + _FLAGS + rb'\s++)?-type?\s++"string"\s*+'
+    rb'(?:"(?:\$|[^"]{0,160}?[/\\])|\()'
+)
+_WANT_ATTRIBUTES = re.compile(rb"setAttr\b|" + _ALWAYS)
+_WANT_STRINGS = re.compile(_SET_NAMED + b"|" + _STRING_VALUE + b"|" + _ALWAYS)
+_WANT_NAMED = re.compile(_SET_NAMED + b"|" + _ALWAYS)
 # The form Maya writes: ``createNode mesh -n "bodyShape" -p "body";``, read without tokenizing.
 _CREATE_NODE = re.compile(
     rb'createNode\s+([^\s"(){},+;-][^\s"(){},+;]*)(?:\s+-(?:s|ss|shared|skipSelect))*'
@@ -46,7 +60,6 @@ _CREATE_NODE = re.compile(
 )
 # ``setAttr ".ftn" -type "string" "tex/a.exr";`` without escapes, read without tokenizing.
 _SET_STRING = re.compile(rb'setAttr\s+"([^"\\]*)"\s+-type\s+"string"\s+"([^"\\]*)"\s*;')
-_ALWAYS_WANTED = (b"createNode", b"select", b"file ", b"file\t", b"file\n", b"requires", b"currentUnit")
 
 
 def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
@@ -73,7 +86,7 @@ def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
         if codeset is not None:
             builder.codec = _codec(codeset.group(1).decode("ascii", "replace"))
         reader = _Statements(builder)
-        scanner = mel.StatementScanner(stream, reader.wants)
+        scanner = mel.StatementScanner(stream, reader.wanted)
         try:
             for statement in scanner:
                 reader.handle(statement.text)
@@ -114,17 +127,11 @@ class _Statements:
     def _decode(self, raw: bytes) -> str:
         return decode(raw, self.codec)
 
-    def wants(self, head: bytes) -> bool:
-        if head.startswith(b"setAttr"):
-            quote = head.find(b'"')
-            if self.builder.wants_attributes() or head[quote + 1 : quote + 2] != b".":
-                return True  # an attribute of a node that matters, or of a named node
-            found = head.find(b'"string')
-            end = head.find(b";")
-            return found >= 0 and (end < 0 or found < end) and self.builder.wants_strings()
-        if head.startswith(_ALWAYS_WANTED):
-            return True
-        return head.startswith(b"connectAttr") and any(plug in head for plug in _CONNECTIONS_WANTED)
+    def wanted(self) -> re.Pattern[bytes]:
+        """The statements that can matter now: every ``setAttr`` only on a node that matters."""
+        if self.builder.wants_attributes():
+            return _WANT_ATTRIBUTES
+        return _WANT_STRINGS if self.builder.wants_strings() else _WANT_NAMED
 
     def handle(self, text: bytes) -> None:
         decode = self._decode

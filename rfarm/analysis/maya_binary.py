@@ -35,7 +35,8 @@ _NUMERIC_TYPES: Mapping[int, str] = {
 }
 _UUID_SINCE = 2016
 _ATTRIBUTE_TAGS = frozenset({b"STR ", b"STR#", b"DBLE"})
-_EVENT_TAGS = frozenset({b"VERS", b"TUNI", b"TDUR", b"PLUG", b"CREA", b"SLCT", b"FREF", b"CWFL"})
+_EVENT_TAGS = frozenset({b"VERS", b"TUNI", b"TDUR", b"PLUG", b"CREA", b"SLCT", b"FREF", b"FRDI", b"CWFL"})
+_CONTROL = bytes(range(32))
 
 
 def read_scene(path: Path, builder: MayaSceneBuilder) -> None:
@@ -148,6 +149,8 @@ class _Walker:
             builder.select(name)
         elif tag == b"FREF":
             self._reference(payload)
+        elif tag == b"FRDI":
+            self._depth_info(payload)
         elif tag == b"CWFL":
             plugs = payload[1:].split(b"\0")
             if len(plugs) >= 2:
@@ -192,6 +195,30 @@ class _Walker:
             decode(fields[0]), namespace=decode(fields[1]), node=decode(node), depth=None, deferred=False
         )
 
+    def _depth_info(self, payload: bytes) -> None:
+        """A nested reference of this file's tree, as ``file -rdi`` lines give it in a .ma.
+
+        ``control bytes\0 … depth path\0 namespace\0 control\0 referenceNode\0
+        options\0 type\0``: the path is the first field with text, and the
+        control byte just before it is the depth. Where that byte is missing
+        the depth is the reference node's nesting (``a:b:cRN`` is depth 3), as
+        Maya names the nodes of nested references.
+        """
+        raw = payload.split(b"\0")
+        index = next((i for i, field in enumerate(raw) if field.lstrip(_CONTROL).strip()), None)
+        if index is None:
+            return
+        path_field = raw[index]
+        path = path_field.lstrip(_CONTROL).strip()
+        rest = [field.lstrip(_CONTROL).strip() for field in raw[index + 1 :]]
+        namespace = next((field for field in rest if field and not field.endswith(b"RN")), b"")
+        node = next((field for field in rest if field.endswith(b"RN")), namespace)
+        lead = path_field[: len(path_field) - len(path_field.lstrip(_CONTROL))]
+        depth = lead[-1] if lead and 1 <= lead[-1] <= 16 else node.count(b":") + 1
+        self.builder.reference(
+            decode(path), namespace=decode(namespace), node=decode(node), depth=depth, deferred=False
+        )
+
     def _attribute(self, tag: bytes, payload: bytes) -> None:
         """``name\\0 flag u8 value``."""
         name, nul, rest = payload.partition(b"\0")
@@ -216,3 +243,80 @@ class _Walker:
             self.builder.set_attr(attr, ticks / (self.ticks_per_second / fps))
         elif len(value) >= 8:
             self.builder.set_attr(attr, struct.unpack_from(">d", value)[0])
+
+
+def rewrite_paths(data: bytes, remap: Mapping[str, str]) -> tuple[bytes, int]:
+    """``data`` (a whole .mb) with each path of ``remap`` replaced; the replacements made.
+
+    Paths are replaced where the reader finds them: a reference's path in
+    ``FREF`` and ``FRDI`` chunks and string attribute values (``STR ``). Every
+    group holding a changed chunk gets its new size; every other byte is kept.
+    """
+    if data[:4] not in (b"FOR4", b"FOR8"):
+        return data, 0
+    rewriter = _Rewriter(data, {old.encode("utf-8", "surrogateescape"): new.encode("utf-8", "surrogateescape")
+                                for old, new in remap.items()})
+    return rewriter.span(0, len(data)), rewriter.count
+
+
+class _Rewriter:
+    def __init__(self, data: bytes, remap: Mapping[bytes, bytes]) -> None:
+        self.data = data
+        self.remap = remap
+        self.wide = data[:4] == b"FOR8"
+        self.header = 16 if self.wide else 8
+        self.align = 8 if self.wide else 4
+        self.count = 0
+
+    def span(self, pos: int, end: int) -> bytes:
+        """The chunks from ``pos`` to ``end`` rewritten; bytes that are no whole chunk kept as they are."""
+        data, parts = self.data, []
+        while pos + self.header <= end:
+            tag = data[pos : pos + 4]
+            size = int.from_bytes(data[pos + 8 : pos + 16] if self.wide else data[pos + 4 : pos + 8], "big")
+            payload = pos + self.header
+            if payload + size > end:
+                break
+            if tag in _GROUPS:
+                body = data[payload : payload + 4] + self.span(payload + 4, payload + size)
+                parts.append(self._header(pos, len(body)) + body)
+                pos = payload + size
+                continue
+            padded = size + (-size % self.align)
+            old = data[payload : payload + size]
+            new = self._payload(tag, old)
+            if new is old:
+                parts.append(data[pos : min(payload + padded, end)])
+            else:
+                parts.append(self._header(pos, len(new)) + new + bytes(-len(new) % self.align))
+            pos = payload + padded
+        parts.append(data[pos:end])
+        return b"".join(parts)
+
+    def _header(self, pos: int, size: int) -> bytes:
+        """The header at ``pos`` (with FOR8's filler bytes) for a new payload size."""
+        if self.wide:
+            return self.data[pos : pos + 8] + size.to_bytes(8, "big")
+        return self.data[pos : pos + 4] + size.to_bytes(4, "big")
+
+    def _payload(self, tag: bytes, payload: bytes) -> bytes:
+        if tag == b"STR ":
+            name, nul, rest = payload.partition(b"\0")
+            value, end, tail = rest[1:].partition(b"\0")
+            new = self.remap.get(value) if nul and rest else None
+            if new is None:
+                return payload
+            self.count += 1
+            return name + nul + rest[:1] + new + end + tail
+        if tag not in (b"FREF", b"FRDI"):
+            return payload
+        fields = payload.split(b"\0")
+        changed = False
+        for i, field in enumerate(fields):
+            text = field.lstrip(_CONTROL)
+            new = self.remap.get(text)
+            if text and new is not None:
+                fields[i] = field[: len(field) - len(text)] + new
+                changed = True
+                self.count += 1
+        return b"\0".join(fields) if changed else payload

@@ -13,9 +13,12 @@ from collections.abc import Mapping
 # attribute (short and long names) -> dependency kind. "maya" is Maya's own nodes
 # (and its bundled plug-ins), which Maya Software and Maya Hardware 2.0 render and
 # every other renderer reads too; "plugins" is third-party geometry and hair
-# plug-ins any renderer may load. 3Delight and Elara render Maya's own file nodes;
-# their own path attributes are not listed, their names being unverified here, so
-# a path on one of their nodes is reported as a tip, not sent.
+# plug-ins any renderer may load. 3Delight and Elara render Maya's own file nodes
+# too. 3Delight for Maya's own texture node is dlTexture (so named in 3Delight's
+# issue tracker); its attribute name ``textureFile`` could not be checked against
+# public documentation here. No Elara for Maya node type holding an input path
+# could be checked, so its row is empty. A path on a node type or attribute not
+# listed is reported as a tip, not sent.
 INPUT_ATTRS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "maya": {
         "file": {"ftn": "texture", "fileTextureName": "texture"},
@@ -97,6 +100,10 @@ INPUT_ATTRS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         "mentalrayTexture": {"ftn": "texture", "fileTextureName": "texture"},
         "mentalrayIblShape": {"tx": "texture", "texture": "texture"},
     },
+    "3delight": {
+        "dlTexture": {"textureFile": "texture"},
+    },
+    "elara": {},
     "plugins": {
         "pgYetiMaya": {"cacheFileName": "yeti", "groomFileName": "yeti"},
         "houdiniAsset": {"otlFilePath": "hda"},
@@ -176,8 +183,8 @@ NOT_INPUT_TYPES = frozenset({
     "script", "camera", "reference", "expression", "renderGlobals", "hwRenderGlobals", "resolution",
     "colorManagementGlobals", "hardwareRenderingGlobals", "renderQuality", "aiOptions", "aiAOVDriver",
     "aiAOVFilter", "VRaySettingsNode", "RedshiftOptions", "rmanGlobals", "mentalrayGlobals",
-    "mentalrayOptions", "renderLayer", "renderSetupLayer", "collection", "renderSettingsCollection",
-    "simpleSelector", "absOverride", "absUniqueOverride", "relOverride", "relUniqueOverride",
+    "mentalrayOptions", "eiOptions", "delightRenderPass", "renderLayer", "renderSetupLayer", "collection",
+    "renderSettingsCollection", "simpleSelector", "absOverride", "absUniqueOverride", "relOverride", "relUniqueOverride",
 })
 SEQUENCE_NODE_TYPES = frozenset({"file", "imagePlane", "psdFileTex", "movie"})
 # Attributes of input-bearing nodes that hold no input: UI assets, outputs, search

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
+from rfarm.analysis import maya_binary
 from rfarm.files import workspace
 from rfarm.config import Config
 from rfarm.state.db import BATCH
@@ -217,8 +218,9 @@ def _build(
                 workspace.safe_unpack(obj, tmp, label=pure_path(entry.path).name)
                 continue
             target = tmp / layout[entry.path]
-            if target.suffix.lower() == ".ma" and (table := maya_remap.get(_norm(entry.path))):
-                rewrite_maya_ascii(obj, target, table)
+            suffix = target.suffix.lower()
+            if suffix in (".ma", ".mb") and (table := maya_remap.get(_norm(entry.path))):
+                (rewrite_maya_ascii if suffix == ".ma" else rewrite_maya_binary)(obj, target, table)
             else:
                 link_file(obj, target)
         if blender_table:
@@ -251,6 +253,17 @@ def rewrite_maya_ascii(src: Path, dest: Path, remap: dict[str, str]) -> int:
         needle = _mel_string(old)
         count += data.count(needle)
         data = data.replace(needle, _mel_string(new.replace("\\", "/")))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
+    return count
+
+
+def rewrite_maya_binary(src: Path, dest: Path, remap: dict[str, str]) -> int:
+    """Copy a Maya binary file with each path of ``remap`` replaced; the replacements made."""
+    forward = {old: new.replace("\\", "/") for old, new in remap.items()}
+    data, count = maya_binary.rewrite_paths(src.read_bytes(), forward)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
     tmp.write_bytes(data)

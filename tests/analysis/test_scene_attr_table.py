@@ -73,3 +73,28 @@ def test_a_path_on_an_unknown_attribute_is_a_tip(write_ma: WriteMa) -> None:
     assert tip.level == "info"
     assert "plug.dataFile = /mnt/lib/lut.cube.exr" in tip.message and "tex.notes = /mnt/lib/reference.png" in tip.message
     assert "hero shot" not in tip.message
+
+
+def test_the_table_has_a_row_for_each_renderer() -> None:
+    assert set(INPUT_ATTRS) == {"maya", "arnold", "renderman", "vray", "redshift", "3delight", "mentalray", "elara",
+                                "plugins"}
+
+
+def test_elara_and_3delight_scenes_send_mayas_file_nodes_and_not_their_settings(write_ma: WriteMa,
+                                                                                tmp_path: Path) -> None:
+    """Both render Maya's own file nodes; their settings nodes hold outputs, not inputs."""
+    texture = tmp_path / "sourceimages" / "wood.png"
+    texture.parent.mkdir()
+    texture.write_bytes(b"x")
+    body = (
+        'createNode eiOptions -s -n "defaultElaraRenderOptions";\n'
+        '\tsetAttr ".version" -type "string" "1.4.2";\n'
+        '\tsetAttr ".ipr_output" -type "string" "D:/renders/ipr/frame.exr";\n'
+        'createNode delightRenderPass -n "basicRenderPass";\n'
+        '\tsetAttr ".displayFilenames" -type "string" "D:/renders/<scene>_<pass>_#.exr";\n'
+        'createNode file -n "tex";\n'
+        f'\tsetAttr ".ftn" -type "string" "{texture.as_posix()}";\n'
+    )
+    result = analyze_scene(write_ma("shot.ma", body), env={})
+    assert [(d.node, d.attr, d.exists) for d in result.dependencies] == [("tex", "ftn", True)]
+    assert not any(t.code == "unknown_path_attribute" for t in result.tips)

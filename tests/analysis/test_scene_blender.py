@@ -1,6 +1,7 @@
 """Blender scenes, made by a child Python with bpy (never imported here), read with BAT."""
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,19 @@ def test_an_unreadable_library_is_a_tip(blend_dir: Path, tmp_path: Path) -> None
     assert ("library", "prop.blend") in kinds and ("image", "wood") in kinds
     assert ("image", "decal") not in kinds  # it is in the library that cannot be read
     assert result.scene_info.renderer == "CYCLES"
+
+
+def test_a_missing_library_is_reported_once_as_missing_not_logged(
+    blend_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tracer's own warning about the absent library would repeat the missing dependency."""
+    shutil.copytree(blend_dir, tmp_path / "copy")
+    (tmp_path / "copy" / "assets" / "prop.blend").unlink()
+    with caplog.at_level(logging.WARNING):
+        result = analyze_scene(tmp_path / "copy" / "shot.blend")
+    library = next(d for d in result.dependencies if d.kind == "library")
+    assert (library.path, library.exists) == ("//assets/prop.blend", False)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("blender_asset_tracer")] == []
 
 
 def test_blender_without_camera_cannot_render(blend_dir: Path) -> None:

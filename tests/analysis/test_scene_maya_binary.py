@@ -169,3 +169,34 @@ def test_udim_tiles_in_a_binary_scene_expand(tmp_path: Path) -> None:
     path.write_bytes(build_scene(True))
     wall = analyze_scene(path, env={}).dependencies[0]
     assert [Path(f).name for f in wall.files] == ["wall.1001.tx", "wall.1002.tx"]
+
+
+@pytest.mark.parametrize("wide", [True, False], ids=["FOR8", "FOR4"])
+def test_rewriting_paths_keeps_the_file_readable_and_every_other_byte(tmp_path: Path, wide: bool) -> None:
+    """References (FREF, FRDI) and string attributes take new paths of any length; sizes follow."""
+    from rfarm.analysis.maya_binary import rewrite_paths
+
+    iff = Iff(wide=wide)
+    data = iff.group(
+        b"Maya",
+        iff.group(b"HEAD", iff.chunk(b"VERS", b"2022"), iff.chunk(b"TUNI", b"film")),
+        iff.group(b"FRDI", iff.chunk(b"FRDI", b"\x01\x04\0\x01C:/show/set.mb\0set\0\x01\0setRN\0VERS|2022|\0mayaBinary\0")),
+        iff.group(b"FREF", iff.chunk(b"FREF", b"C:/show/set.mb\0set\0\x01\x01setRN\0VERS|2022|\0mayaBinary\0")),
+        iff.group(b"RTFT", iff.chunk(b"CREA", b"\x00wall\0" + UUID), iff.attr(b"STR ", "ftn", b"tex/wall.png\0"),
+                  iff.attr(b"STR ", "cs", b"sRGB\0")),
+        iff.group(b"XFRM", iff.chunk(b"CREA", b"\x0dpersp\0" + UUID)),
+        iff.group(b"DCAM", iff.chunk(b"CREA", b"\x05perspShape\0persp\0" + UUID)),
+    )
+    assert rewrite_paths(data, {"D:/elsewhere.ma": "/x.ma"}) == (data, 0)
+    new, count = rewrite_paths(data, {"C:/show/set.mb": "/w/alice/7/project/set.mb", "tex/wall.png": "/w/t/w.png"})
+    assert count == 3
+    scene = tmp_path / "shot.mb"
+    scene.write_bytes(new)
+    result = analyze_scene(scene, env={})
+    assert [(d.kind, d.node, d.path) for d in result.dependencies] == [
+        ("texture", "wall", "/w/t/w.png"),
+        ("reference", "setRN", "/w/alice/7/project/set.mb"),
+    ]
+    # Back again: the same bytes as before.
+    assert rewrite_paths(new, {"/w/alice/7/project/set.mb": "C:/show/set.mb", "/w/t/w.png": "tex/wall.png"}) == (
+        data, 3)

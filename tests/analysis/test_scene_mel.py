@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ FAST = settings(max_examples=150, deadline=None)
 
 
 def scan(data: bytes, *, block_size: int = mel.BLOCK_SIZE) -> tuple[list[tuple[int, bytes]], int | None]:
-    scanner = mel.StatementScanner(io.BytesIO(data), lambda head: True, block_size=block_size)
+    scanner = mel.StatementScanner(io.BytesIO(data), lambda: mel.EVERY, block_size=block_size)
     statements = [(statement.offset, statement.text) for statement in scanner]
     return statements, scanner.unterminated_at
 
@@ -114,7 +115,7 @@ def test_statements_span_lines_and_hold_semicolons_in_strings() -> None:
 def test_unwanted_statements_are_skipped_and_long_ones_reported() -> None:
     data = b'skip "a;b";\nkeep 1;\nkeep "' + b"x" * 5000 + b'";\nkeep 2;\nskip'
     scanner = mel.StatementScanner(
-        io.BytesIO(data), lambda head: head.startswith(b"keep"), block_size=64, max_statement=1000
+        io.BytesIO(data), lambda: re.compile(b"keep"), block_size=64, max_statement=1000
     )
     assert [s.text for s in scanner] == [b"keep 1;", b"keep 2;"]
     assert scanner.too_long == [data.index(b'keep "')]

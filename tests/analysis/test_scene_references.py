@@ -141,3 +141,34 @@ def test_a_missing_middle_file_keeps_the_references_its_rdi_lines_name(tmp_path:
     tip = next(t for t in result.tips if t.code == "missing_reference")
     assert f"gone/set.ma (needed by {scene})" in tip.message
     assert f"deep.ma (needed by {scene} > {middle} > {leaf})" in tip.message
+
+
+def frdi(depth: int, path: str, namespace: str, node: str) -> bytes:
+    """An FRDI payload as Maya writes it: control bytes, the depth just before the path."""
+    return b"\x01\x04\0" + bytes([depth]) + path.encode() + b"\0" + namespace.encode() + b"\0\x01\0" + (
+        node.encode() + b"\0VERS|2022|\0mayaAscii\0"
+    )
+
+
+def test_a_binary_scene_keeps_the_nested_references_its_frdi_chunks_name(tmp_path: Path) -> None:
+    """A .mb lists its whole tree in FRDI chunks, as a .ma does in -rdi lines; absent files keep theirs."""
+    iff = Iff(wide=True)
+    shot = tmp_path / "shot.mb"
+    shot.write_bytes(iff.group(
+        b"Maya",
+        iff.group(b"HEAD", iff.chunk(b"VERS", b"2022"), iff.chunk(b"TUNI", b"film")),
+        iff.group(b"FRDI", iff.chunk(b"FRDI", frdi(1, "gone/set.mb", "set", "setRN"))),
+        iff.group(b"FRDI", iff.chunk(b"FRDI", frdi(2, "gone/props/chair.ma", "chair", "set:chairRN"))),
+        iff.group(b"FRDI", iff.chunk(b"FRDI", frdi(3, "gone/props/wood.ma", "wood", "set:chair:woodRN"))),
+        iff.group(b"FREF", iff.chunk(b"FREF", b"gone/set.mb\0set\0\x01\x01setRN\0VERS|2022|\0mayaBinary\0")),
+        iff.group(b"XFRM", iff.chunk(b"CREA", b"\x0dpersp\0" + UUID)),
+        iff.group(b"DCAM", iff.chunk(b"CREA", b"\x05perspShape\0persp\0" + UUID)),
+    ))
+    result = analyze_scene(shot, env={})
+    scene = str(shot.resolve())
+    set_mb, chair = (tmp_path / "gone" / "set.mb").as_posix(), (tmp_path / "gone" / "props" / "chair.ma").as_posix()
+    assert [(d.node, d.path, d.depth, d.via, d.exists) for d in result.dependencies] == [
+        ("setRN", "gone/set.mb", 1, scene, False),
+        ("set:chairRN", "gone/props/chair.ma", 2, set_mb, False),
+        ("set:chair:woodRN", "gone/props/wood.ma", 3, chair, False),
+    ]

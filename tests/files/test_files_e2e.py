@@ -320,3 +320,40 @@ def test_a_maya_reference_tree_is_sent_whole_and_rewritten_at_every_level(home_e
     assert f'"{node_b.as_posix()}"' in node_a.read_text(encoding="utf-8")
     assert f'"{(project / "assets" / "sub" / "maps" / "wood.png").as_posix()}"' in node_b.read_text(encoding="utf-8")
     assert scene.read_text(encoding="utf-8") == original
+
+
+def test_a_binary_level_of_the_reference_tree_is_rewritten_on_the_node(home_env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
+    """shot.ma -> a.mb -> b.ma: the .mb's reference (FREF) and texture (STR) point into the node's project."""
+    from tests.analysis.test_scene_maya_binary import UUID, Iff
+
+    fake = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
+    root = tmp_path / "show"
+    (root / "assets" / "maps").mkdir(parents=True)
+    (root / "assets" / "maps" / "paint.png").write_bytes(b"paint")
+    b = root / "assets" / "b.ma"
+    b.write_text('//Maya ASCII 2024 scene\ncreateNode transform -n "b";\n', encoding="utf-8")
+    iff = Iff(wide=True)
+    a = root / "assets" / "a.mb"
+    a.write_bytes(iff.group(
+        b"Maya",
+        iff.group(b"HEAD", iff.chunk(b"VERS", b"2024"), iff.chunk(b"TUNI", b"film")),
+        iff.group(b"FREF", iff.chunk(b"FREF", b.as_posix().encode() + b"\0b\0\x01\x01bRN\0VERS|2024|\0mayaAscii\0")),
+        iff.group(b"RTFT", iff.chunk(b"CREA", b"\x00paint\0" + UUID), iff.attr(b"STR ", "ftn", b"maps/paint.png\0")),
+    ))
+    scene = root / "scenes" / "shot.ma"
+    scene.parent.mkdir()
+    scene.write_text(MAYA_SCENE.format(texture="sourceimages/none.png").replace(
+        'requires maya "2024";\n', f'requires maya "2024";\nfile -r -ns "a" -dr 1 -rfn "aRN" "{a.as_posix()}";\n'),
+        encoding="utf-8")
+    original = a.read_bytes()
+    sub = cli_json("submit", str(scene), "--upload", "--frames", "1", env=home_env)
+    assert sub["upload"]["uploaded"] == 4  # the scene, a.mb, b.ma, paint.png
+    with moved_away(root):
+        code, _, err = burst(home_env, tmp_path / "node-ws", RFARM_MAYA_EXECUTABLE=str(fake))
+    assert code == 0, err
+    project = tmp_path / "node-ws" / "alice" / str(sub["task_id"]) / "project"
+    node_a = (project / "assets" / "a.mb").read_bytes()
+    assert (project / "assets" / "b.ma").as_posix().encode() + b"\0b\0" in node_a
+    assert b"\x20" + (project / "assets" / "maps" / "paint.png").as_posix().encode() + b"\0" in node_a
+    assert b.as_posix().encode() not in node_a and a.read_bytes() == original
