@@ -150,7 +150,7 @@ class FarmAPI(Protocol):
         attempt never changes); NotFoundError with the reason for any other frame (a failed one: its error line)."""
 
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
-        """``{"to_upload": [...], "exists": [...]}`` for the caller's own store."""
+        """``{"to_upload": [...], "exists": [...]}`` for the caller's own store; what it holds is marked used now."""
 
     def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
         """Which MD5 digests name a file the caller's store holds."""
@@ -163,9 +163,6 @@ class FarmAPI(Protocol):
 
     def assets(self, caller: Caller, *, limit: int = 500) -> list[AssetInfo]:
         """The caller's stored files, most recently used first, with the tasks that use each."""
-
-    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        """Mark the caller's stored objects as used now."""
 
     def nodes(self, caller: Caller) -> list[NodeInfo]: ...
 
@@ -501,13 +498,6 @@ class LocalFarm:
 
         self._open()
         return list_assets(caller.user, limit=max(1, min(limit, 10_000)))
-
-    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        from rfarm.files.transfer import record_assets
-
-        self._require(caller, Role.ARTIST, "uploading")
-        self._open()
-        record_assets(caller.user, hashes)
 
     # -- the farm -------------------------------------------------------------
 

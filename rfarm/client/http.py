@@ -178,9 +178,6 @@ class HttpFarm:
                                headers={"Content-Type": "application/octet-stream",
                                         "Content-Length": str(file_hash.size)})
 
-    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        self._post("/api/files/record", caller, {"hashes": [_hash_doc(h) for h in hashes]})
-
     def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
         return list(self._post("/api/files/check_hashes", caller, {"hashes": list(md5s)})["exists"])
 

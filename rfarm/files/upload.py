@@ -80,14 +80,8 @@ def upload_files(
     first_path: dict[FileHash, Path] = {}
     for path, file_hash in hashes.items():
         first_path.setdefault(file_hash, path)
-    if force:
-        to_send, held = list(first_path), []
-    else:
-        answer = api.check_hashes(caller, list(first_path))
-        to_send, held = answer["to_upload"], answer["exists"]
+    to_send = list(first_path) if force else api.check_hashes(caller, list(first_path))["to_upload"]
     sent = _send(api, caller, to_send, first_path, threads, on_progress)
-    if held:
-        api.record_assets(caller, held)
     results = tuple(
         UploadedFile(str(path), h.md5, h.xxh64, h.size, h in sent and first_path[h] == path)
         for path, h in hashes.items()
@@ -113,11 +107,11 @@ def _send(
     """Send each object from a few threads; progress is reported from this thread.
 
     Each object is recorded by the farm as soon as it is stored, so what an
-    interrupted upload finished is kept. A failed object stops the others from
-    starting and waits for those under way (they are recorded), then raises.
-    An interrupt (Ctrl+C, or ``on_progress`` cancelling) returns at once: the
-    senders are daemon threads, so a process that exits then drops the objects
-    still in flight, each of which is stored whole or not at all.
+    interrupted upload finished is kept. A failed object, or ``on_progress``
+    cancelling, stops the others from starting and waits for those under way
+    (they are recorded), then raises. Ctrl+C returns at once: the senders are
+    daemon threads, so the process, which exits then, drops the objects still
+    in flight, each of which is stored whole or not at all.
     """
     sent: set[FileHash] = set()
     if not hashes:
@@ -151,13 +145,16 @@ def _send(
         for _ in hashes:
             file_hash, failure = done.get()
             if failure is not None:
-                stop.set()
-                for sender in senders:
-                    sender.join()
                 raise failure
             sent.add(file_hash)
             bytes_done += file_hash.size
             report(on_progress, Progress("upload", len(sent), len(hashes), bytes_done, bytes_total), "Upload")
-    finally:
+    except KeyboardInterrupt:
         stop.set()
+        raise
+    except BaseException:
+        stop.set()
+        for sender in senders:
+            sender.join()
+        raise
     return sent
