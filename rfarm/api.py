@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rfarm.files.manifest import Manifest
     from rfarm.state.models import Task
     from rfarm.state.nodes import NodeInfo
+    from rfarm.state.removal import Deleted
     from rfarm.submit.request import SubmitRequest
     from rfarm.state.stats import FarmStats, StatsSeries
     from rfarm.storage.base import Storage
@@ -126,8 +127,13 @@ class FarmAPI(Protocol):
     def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
         """Queue failed (and cancelled) frames again (``frames_requeued``: how many)."""
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
-        """Remove the task's workspace (``removed``: whether there was one)."""
+    def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
+        """Remove the task's workspace (``removed``: whether there was one); refused while a frame
+        renders, unless ``force``, which cancels the task first (``frames_cancelled``)."""
+
+    def delete(self, caller: Caller, task_id: int | str, *, force: bool = False) -> Deleted:
+        """Remove the task: its records, logs, results and the stored files no other task uses
+        (refused while a frame renders, unless ``force``, as :meth:`cleanup`)."""
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]: ...
 
@@ -337,13 +343,24 @@ class LocalFarm:
         self.farm.queue.notify(task.id, count=min(n, WAKE_LIMIT))
         return self._changed(task.id, frames_requeued=n)
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
+    def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
         from rfarm.files.workspace import remove_workspace
+        from rfarm.state.removal import stop_renders
 
         task = self._task(caller, task_id, change=True)
+        cancelled = stop_renders(task.id, actor=caller.user, force=force, doing="cleaning up its workspace")
         removed = remove_workspace(self.config, task.user.name, task.id)
         self._audit(caller, EventKind.CLEANED_UP, task_id=task.id, message="workspace removed" if removed else "no workspace")
-        return self._changed(task.id, removed=removed)
+        return self._changed(task.id, removed=removed, **({"frames_cancelled": cancelled} if cancelled else {}))
+
+    def delete(self, caller: Caller, task_id: int | str, *, force: bool = False) -> Deleted:
+        from rfarm.state.removal import delete_task
+
+        task = self._task(caller, task_id, change=True)
+        deleted = delete_task(self.config, self.storage, task, actor=caller.user, force=force)
+        self._audit(caller, EventKind.TASK_DELETED, f"task:{task.id}",
+                    message=f"{deleted.frames} frames, {deleted.objects_removed} stored files removed")
+        return deleted
 
     def wait_events(
         self, caller: Caller, *, after: int | None = None, task_id: int | str | None = None, timeout_s: float = 0,
