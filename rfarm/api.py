@@ -730,6 +730,33 @@ def local_caller(config: Config, *, all_users: bool = False) -> Caller:
     return users.local_caller(config, all_users=all_users)
 
 
+@dataclass(frozen=True, slots=True)
+class FarmMade:
+    """What ``rfarm init`` made of the farm's database (``created``: in words; empty when all was there)."""
+
+    database: str
+    created: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"database": self.database, "created": self.created}
+
+
+def init_farm(config: Config) -> FarmMade:
+    """Make the farm's database where ``config`` names it, if it is not there yet (``rfarm init``).
+    Only the default database under RFARM_HOME is made on first use; any other is made here.
+
+    Raises:
+        UsageError: ``server_url`` is set (that farm is the server's, made on its machine).
+    """
+    from rfarm.state.db import redact
+    from rfarm.state.farm import init_farm as make
+
+    if config.server_url:
+        raise UsageError(f"rfarm init makes a farm on this machine; this one uses the server {config.server_url}, "
+                         "whose farm is made on its own machine")
+    return FarmMade(redact(config.database), make(config))
+
+
 def open_api(config: Config) -> FarmAPI:
     """The farm ``config`` names, as the seam front ends use: its server when ``server_url``
     is set (the token says who calls), else this machine's database, queue and storage."""
@@ -746,4 +773,5 @@ def open_api(config: Config) -> FarmAPI:
     return LocalFarm(config)
 
 
-__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "local_caller", "open_api"]
+__all__ = ["FarmAPI", "FarmMade", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "init_farm", "local_caller",
+           "open_api"]
