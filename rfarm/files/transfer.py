@@ -73,7 +73,7 @@ def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> 
         query = Asset.select(Asset.hash, Asset.xxhash).where(
             (Asset.user == owner) & Asset.hash.in_(md5s[start : start + BATCH])
         )
-        recorded.update((row.hash, row.xxhash) for row in query)
+        recorded.update(query.tuples())
     candidates = {h: object_key(owner.unionid, h.md5, h.xxh64) for h in unique if (h.md5, h.xxh64) in recorded}
     user_objects = Asset.select().where(Asset.user == owner).count() if candidates else 0
     present = _held(storage, list(candidates.values()), user_objects)
