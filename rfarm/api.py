@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rfarm.files.manifest import Manifest
     from rfarm.state.models import Task
     from rfarm.state.nodes import NodeInfo
+    from rfarm.state.removal import Deleted
     from rfarm.submit.request import SubmitRequest
     from rfarm.state.stats import FarmStats, StatsSeries
     from rfarm.storage.base import Storage
@@ -126,8 +127,13 @@ class FarmAPI(Protocol):
     def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
         """Queue failed (and cancelled) frames again (``frames_requeued``: how many)."""
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
-        """Remove the task's workspace (``removed``: whether there was one)."""
+    def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
+        """Remove the task's workspace (``removed``: whether there was one); refused while a frame
+        renders, unless ``force``, which cancels the task first (``frames_cancelled``)."""
+
+    def delete(self, caller: Caller, task_id: int | str, *, force: bool = False) -> Deleted:
+        """Remove the task: its records, logs, results and the stored files no other task uses
+        (refused while a frame renders, unless ``force``, as :meth:`cleanup`)."""
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]: ...
 
@@ -150,7 +156,7 @@ class FarmAPI(Protocol):
         attempt never changes); NotFoundError with the reason for any other frame (a failed one: its error line)."""
 
     def check_hashes(self, caller: Caller, hashes: Sequence[FileHash]) -> dict[str, list[FileHash]]:
-        """``{"to_upload": [...], "exists": [...]}`` for the caller's own store."""
+        """``{"to_upload": [...], "exists": [...]}`` for the caller's own store; what it holds is marked used now."""
 
     def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
         """Which MD5 digests name a file the caller's store holds."""
@@ -163,9 +169,6 @@ class FarmAPI(Protocol):
 
     def assets(self, caller: Caller, *, limit: int = 500) -> list[AssetInfo]:
         """The caller's stored files, most recently used first, with the tasks that use each."""
-
-    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        """Mark the caller's stored objects as used now."""
 
     def nodes(self, caller: Caller) -> list[NodeInfo]: ...
 
@@ -340,13 +343,24 @@ class LocalFarm:
         self.farm.queue.notify(task.id, count=min(n, WAKE_LIMIT))
         return self._changed(task.id, frames_requeued=n)
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
+    def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
         from rfarm.files.workspace import remove_workspace
+        from rfarm.state.removal import stop_renders
 
         task = self._task(caller, task_id, change=True)
+        cancelled = stop_renders(task.id, actor=caller.user, force=force, doing="cleaning up its workspace")
         removed = remove_workspace(self.config, task.user.name, task.id)
         self._audit(caller, EventKind.CLEANED_UP, task_id=task.id, message="workspace removed" if removed else "no workspace")
-        return self._changed(task.id, removed=removed)
+        return self._changed(task.id, removed=removed, **({"frames_cancelled": cancelled} if cancelled else {}))
+
+    def delete(self, caller: Caller, task_id: int | str, *, force: bool = False) -> Deleted:
+        from rfarm.state.removal import delete_task
+
+        task = self._task(caller, task_id, change=True)
+        deleted = delete_task(self.config, self.storage, task, actor=caller.user, force=force)
+        self._audit(caller, EventKind.TASK_DELETED, f"task:{task.id}",
+                    message=f"{deleted.frames} frames, {deleted.objects_removed} stored files removed")
+        return deleted
 
     def wait_events(
         self, caller: Caller, *, after: int | None = None, task_id: int | str | None = None, timeout_s: float = 0,
@@ -501,13 +515,6 @@ class LocalFarm:
 
         self._open()
         return list_assets(caller.user, limit=max(1, min(limit, 10_000)))
-
-    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        from rfarm.files.transfer import record_assets
-
-        self._require(caller, Role.ARTIST, "uploading")
-        self._open()
-        record_assets(caller.user, hashes)
 
     # -- the farm -------------------------------------------------------------
 
@@ -723,6 +730,33 @@ def local_caller(config: Config, *, all_users: bool = False) -> Caller:
     return users.local_caller(config, all_users=all_users)
 
 
+@dataclass(frozen=True, slots=True)
+class FarmMade:
+    """What ``rfarm init`` made of the farm's database (``created``: in words; empty when all was there)."""
+
+    database: str
+    created: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"database": self.database, "created": self.created}
+
+
+def init_farm(config: Config) -> FarmMade:
+    """Make the farm's database where ``config`` names it, if it is not there yet (``rfarm init``).
+    Only the default database under RFARM_HOME is made on first use; any other is made here.
+
+    Raises:
+        UsageError: ``server_url`` is set (that farm is the server's, made on its machine).
+    """
+    from rfarm.state.db import redact
+    from rfarm.state.farm import init_farm as make
+
+    if config.server_url:
+        raise UsageError(f"rfarm init makes a farm on this machine; this one uses the server {config.server_url}, "
+                         "whose farm is made on its own machine")
+    return FarmMade(redact(config.database), make(config))
+
+
 def open_api(config: Config) -> FarmAPI:
     """The farm ``config`` names, as the seam front ends use: its server when ``server_url``
     is set (the token says who calls), else this machine's database, queue and storage."""
@@ -739,4 +773,5 @@ def open_api(config: Config) -> FarmAPI:
     return LocalFarm(config)
 
 
-__all__ = ["FarmAPI", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "local_caller", "open_api"]
+__all__ = ["FarmAPI", "FarmMade", "LocalFarm", "LogChunk", "NewUser", "Submitted", "TaskChange", "init_farm", "local_caller",
+           "open_api"]

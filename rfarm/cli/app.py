@@ -50,6 +50,7 @@ def run(args: list[str]) -> int:
     written = documents_written()
     configure_logging(debug=debug)
     command = build_app()
+    interruptible(command)
     clicks = click_exceptions()
 
     def failed(code: int, kind: str, message: str) -> int:
@@ -80,6 +81,22 @@ def run(args: list[str]) -> int:
             raise
         return failed(3, "ServiceError", f"database: {first_line(exc)}")
     return result if isinstance(result, int) else 0
+
+
+def interruptible(command) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+C under any command becomes :class:`Cancelled`, so it ends as every rfarm error does
+    (``Error: interrupted``, exit 130): Typer's own handler would turn it into a silent exit 130."""
+    from rfarm.errors import Cancelled
+
+    invoke = command.invoke
+
+    def invoke_interruptibly(ctx):  # type: ignore[no-untyped-def]
+        try:
+            return invoke(ctx)
+        except KeyboardInterrupt:
+            raise Cancelled("interrupted") from None
+
+    command.invoke = invoke_interruptibly
 
 
 def click_exceptions():  # type: ignore[no-untyped-def]

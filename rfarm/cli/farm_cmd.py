@@ -14,10 +14,30 @@ hwconfig_app = typer.Typer(help="Named hardware configs tasks can ask for.", no_
 
 
 def register(app: typer.Typer) -> None:
+    app.command("init")(init)
     app.command("hardware")(hardware)
     app.command("stats")(stats)
     app.add_typer(nodes_app, name="nodes")
     app.add_typer(hwconfig_app, name="hwconfig")
+
+
+def init(json: JsonOption = False) -> int:
+    """Make the farm's database where database_url names it (its folder, the file or the PostgreSQL
+    database, the tables); nothing that is there already. The default one, under RFARM_HOME, needs no init.
+
+    Example: rfarm config set database_url sqlite:////srv/farm/rfarm.db && rfarm init
+    """
+    from rfarm.api import init_farm
+    from rfarm.config import load_config
+
+    made = init_farm(load_config())
+    if json:
+        print_json(made)
+    elif made.created:
+        info(f"created {', '.join(made.created)}")
+    else:
+        info(f"the farm's database {made.database} is there already: nothing to do")
+    return 0
 
 
 def hardware(json: JsonOption = False) -> int:

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     for command in (submit, status, list_, cancel, pause, resume, retry, cleanup, logs):
         name = "list" if command is list_ else command.__name__
         app.command(name)(command)
+    app.command("delete")(delete)
 
 
 def submit(
@@ -236,14 +237,53 @@ def retry(
     return 0
 
 
-def cleanup(task: TaskArg, all_users: AllOption = False, json: JsonOption = False) -> int:
-    """Remove a task's workspace; its records, logs and results stay.
+ForceOption = Annotated[bool, typer.Option("--force", help="Cancel the task first if a frame is rendering.")]
+
+
+def cleanup(task: TaskArg, force: ForceOption = False, all_users: AllOption = False, json: JsonOption = False) -> int:
+    """Remove a task's workspace; its records, logs and results stay. Refused while a frame renders.
 
     Example: rfarm cleanup 12
     """
     api, caller, _ = connect(all_users=all_users)
-    change = api.cleanup(caller, task)
-    _done(change, json, f"task {task}: workspace {'removed' if change.removed else 'already gone'}")
+    change = api.cleanup(caller, task, force=force)
+    cancelled = f" (cancelled {plural(change.frames_cancelled, 'frame')} first)" if change.frames_cancelled else ""
+    _done(change, json, f"task {task}: workspace {'removed' if change.removed else 'already gone'}{cancelled}")
+    return 0
+
+
+def delete(
+    task: TaskArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: ForceOption = False,
+    all_users: AllOption = False,
+    json: JsonOption = False,
+) -> int:
+    """Delete a task: its records, logs, results and the stored files no other task uses.
+
+    Asks first (--yes does not); refused while a frame renders (--force cancels the task first).
+
+    Example: rfarm delete 12 --yes
+    """
+    from rfarm.errors import UsageError
+
+    api, caller, _ = connect(all_users=all_users)
+    one = api.task(caller, task, with_frames=False)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"rfarm delete {one.task_id} asks for confirmation and this is no terminal: add --yes")
+        question = (f"Delete task {one.task_id} ({one.name}, {one.status}) with its records, logs, results "
+                    "and the stored files no other task uses?")
+        if not typer.confirm(question, default=False, err=True):
+            info(f"task {one.task_id}: nothing deleted")
+            return 1
+    gone = api.delete(caller, one.task_id, force=force)
+    if json:
+        print_json(gone.to_dict())
+    else:
+        cancelled = f", cancelled {plural(gone.frames_cancelled, 'frame')} first" if gone.frames_cancelled else ""
+        info(f"task {gone.task_id}: deleted ({plural(gone.frames, 'frame')}, "
+             f"{plural(gone.objects_removed, 'stored file')} no other task used{cancelled})")
     return 0
 
 

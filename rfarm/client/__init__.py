@@ -20,6 +20,7 @@ from typing import Any
 
 from rfarm.api import TaskChange
 from rfarm.client.http import HttpFarm
+from rfarm.state.removal import Deleted
 from rfarm.state.taskinfo import TaskInfo
 from rfarm.state.users import Caller
 
@@ -97,5 +98,9 @@ class Client:
     def retry(self, task_id: int, *, failed_only: bool = False) -> TaskChange:
         return self.api.retry(self._caller, task_id, failed_only=failed_only)
 
-    def cleanup(self, task_id: int) -> TaskChange:
-        return self.api.cleanup(self._caller, task_id)
+    def cleanup(self, task_id: int, *, force: bool = False) -> TaskChange:
+        return self.api.cleanup(self._caller, task_id, force=force)
+
+    def delete(self, task_id: int, *, force: bool = False) -> Deleted:
+        """Remove the task: its records, logs, results and the stored files no other task uses."""
+        return self.api.delete(self._caller, task_id, force=force)

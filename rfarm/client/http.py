@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from rfarm.files.manifest import Manifest
     from rfarm.state.audit import AuditEntry
+    from rfarm.state.removal import Deleted
     from rfarm.state.webhooks import DeliveryInfo, WebhookInfo
     from rfarm.submit.request import SubmitRequest
 
@@ -111,8 +112,14 @@ class HttpFarm:
     def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
         return self._control(caller, task_id, "retry", failed_only=failed_only)
 
-    def cleanup(self, caller: Caller, task_id: int | str) -> TaskChange:
-        return self._control(caller, task_id, "cleanup")
+    def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
+        return self._control(caller, task_id, "cleanup", force=force)
+
+    def delete(self, caller: Caller, task_id: int | str, *, force: bool = False) -> Deleted:
+        from rfarm.state.removal import Deleted
+
+        doc = self.transport.request("DELETE", f"/api/tasks/{_id(task_id)}", params=_params(caller, {"force": force}))
+        return from_doc(Deleted, doc.json())
 
     def frame_logs(self, caller: Caller, task_id: int | str, frame: int | None = None) -> list[FrameLog]:
         docs = self._get(f"/api/tasks/{_id(task_id)}/logs", caller, frame=frame)
@@ -177,9 +184,6 @@ class HttpFarm:
         self.transport.request("POST", "/api/files/upload", params=params, body=lambda: _pieces(path),
                                headers={"Content-Type": "application/octet-stream",
                                         "Content-Length": str(file_hash.size)})
-
-    def record_assets(self, caller: Caller, hashes: Sequence[FileHash]) -> None:
-        self._post("/api/files/record", caller, {"hashes": [_hash_doc(h) for h in hashes]})
 
     def held_md5s(self, caller: Caller, md5s: Sequence[str]) -> list[str]:
         return list(self._post("/api/files/check_hashes", caller, {"hashes": list(md5s)})["exists"])

@@ -52,10 +52,11 @@ class ResultFile:
 
 
 def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> dict[str, list[FileHash]]:
-    """Split ``hashes`` into what ``user``'s store lacks and what it holds.
+    """Split ``hashes`` into what ``user``'s store lacks and what it holds, and mark what it holds
+    as used now (whoever asks is about to use it), so a re-upload costs this one call.
 
-    Only hashes with an ``Asset`` record are looked up in ``storage``; a record
-    whose object has gone counts as ``to_upload``.
+    Only hashes with an ``Asset`` record are looked up in ``storage``, in one
+    batch; a record whose object has gone counts as ``to_upload``.
 
     Returns:
         ``{"to_upload": [...], "exists": [...]}``, each in input order, each hash once.
@@ -72,11 +73,13 @@ def check_hashes(user: str, hashes: Iterable[FileHash], *, storage: Storage) -> 
         query = Asset.select(Asset.hash, Asset.xxhash).where(
             (Asset.user == owner) & Asset.hash.in_(md5s[start : start + BATCH])
         )
-        recorded.update((row.hash, row.xxhash) for row in query)
+        recorded.update(query.tuples())
     candidates = {h: object_key(owner.unionid, h.md5, h.xxh64) for h in unique if (h.md5, h.xxh64) in recorded}
     user_objects = Asset.select().where(Asset.user == owner).count() if candidates else 0
     present = _held(storage, list(candidates.values()), user_objects)
     exists = [h for h in unique if h in candidates and present[candidates[h]]]
+    if exists:
+        _touch_assets(owner.id, exists)
     held = set(exists)
     return {"to_upload": [h for h in unique if h not in held], "exists": exists}
 
@@ -192,13 +195,6 @@ def store_object(storage: Storage, user: str, path: Path, file_hash: FileHash) -
     owner = get_user(user)
     storage.put_file(object_key(owner.unionid, file_hash.md5, file_hash.xxh64), path, md5=file_hash.md5)
     _record_assets(owner.id, owner.unionid, [file_hash])
-
-
-def record_assets(user: str, hashes: Sequence[FileHash]) -> None:
-    """Mark ``user``'s stored objects with these hashes as used now (a submit or an upload found them)."""
-    from rfarm.state.users import get_user
-
-    _touch_assets(get_user(user).id, hashes)
 
 
 def fetch_verified(storage: Storage, key: str, dest: Path, expected: FileHash, *, label: str) -> bool:

@@ -6,8 +6,9 @@ it is stored, so an interrupted upload keeps what it finished.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,14 +80,8 @@ def upload_files(
     first_path: dict[FileHash, Path] = {}
     for path, file_hash in hashes.items():
         first_path.setdefault(file_hash, path)
-    if force:
-        to_send, held = list(first_path), []
-    else:
-        answer = api.check_hashes(caller, list(first_path))
-        to_send, held = answer["to_upload"], answer["exists"]
+    to_send = list(first_path) if force else api.check_hashes(caller, list(first_path))["to_upload"]
     sent = _send(api, caller, to_send, first_path, threads, on_progress)
-    if held:
-        api.record_assets(caller, held)
     results = tuple(
         UploadedFile(str(path), h.md5, h.xxh64, h.size, h in sent and first_path[h] == path)
         for path, h in hashes.items()
@@ -109,20 +104,57 @@ def _send(
     threads: int,
     on_progress: ProgressCallback | None,
 ) -> set[FileHash]:
-    """Send each object in parallel; progress is reported from this thread."""
+    """Send each object from a few threads; progress is reported from this thread.
+
+    Each object is recorded by the farm as soon as it is stored, so what an
+    interrupted upload finished is kept. A failed object, or ``on_progress``
+    cancelling, stops the others from starting and waits for those under way
+    (they are recorded), then raises. Ctrl+C returns at once: the senders are
+    daemon threads, so the process, which exits then, drops the objects still
+    in flight, each of which is stored whole or not at all.
+    """
     sent: set[FileHash] = set()
+    if not hashes:
+        return sent
+    todo: queue.SimpleQueue[FileHash] = queue.SimpleQueue()
+    for file_hash in hashes:
+        todo.put(file_hash)
+    done: queue.SimpleQueue[tuple[FileHash, BaseException | None]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                file_hash = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                api.upload_file(caller, paths[file_hash], file_hash)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reporting thread, which raises it
+                done.put((file_hash, exc))
+            else:
+                done.put((file_hash, None))
+
+    senders = [threading.Thread(target=work, name=f"rfarm-upload-{i}", daemon=True)
+               for i in range(min(max(1, threads), len(hashes)))]
+    for sender in senders:
+        sender.start()
     bytes_total = sum(h.size for h in hashes)
     bytes_done = 0
-    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="rfarm-upload") as pool:
-        futures = {pool.submit(api.upload_file, caller, paths[h], h): h for h in hashes}
-        try:
-            for future in as_completed(futures):
-                future.result()
-                file_hash = futures[future]
-                sent.add(file_hash)
-                bytes_done += file_hash.size
-                report(on_progress, Progress("upload", len(sent), len(hashes), bytes_done, bytes_total), "Upload")
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+    try:
+        for _ in hashes:
+            file_hash, failure = done.get()
+            if failure is not None:
+                raise failure
+            sent.add(file_hash)
+            bytes_done += file_hash.size
+            report(on_progress, Progress("upload", len(sent), len(hashes), bytes_done, bytes_total), "Upload")
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    except BaseException:
+        stop.set()
+        for sender in senders:
+            sender.join()
+        raise
     return sent

@@ -76,10 +76,38 @@ def is_postgres(db: Database) -> bool:
     return isinstance(db, PostgresqlDatabase)
 
 
-def open_database(url: str) -> Database:
-    """A connected-on-demand peewee database for ``url``, bound to the models."""
+def open_database(url: str, *, create: bool = False) -> Database:
+    """A connected-on-demand peewee database for ``url``, bound to the models, its schema made or
+    upgraded on first use.
+
+    Args:
+        create: Make a SQLite file (and its folder) or a PostgreSQL database that is not there yet.
+            Without it a missing one is a :class:`ConfigError` naming it: a typo in
+            ``database_url`` must not look like a new, empty farm.
+    """
+    return _open(url, create=create, made=[])
+
+
+def create_database(url: str) -> list[str]:
+    """Make what of the database ``url`` names is not there yet (``rfarm init``): a SQLite file and
+    its folder, or a PostgreSQL database, and the schema. Returns what was made, in words."""
+    made: list[str] = []
+    _open(url, create=True, made=made).close()
+    return made
+
+
+def _open(url: str, *, create: bool, made: list[str]) -> Database:
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
+        if create and not path.parent.is_dir():
+            made.append(f"the folder {path.parent}")
+        if create and not path.is_file():
+            made.append(f"the database {path}")
+        if not create and not path.is_file():
+            raise ConfigError(
+                f"no farm database at {path}: database_url names a file that does not exist; "
+                "correct database_url (rfarm config show says where it is set), or run rfarm init to make a new farm there"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         _enable_wal(path)
         db: Database = SqliteDatabase(
@@ -102,22 +130,58 @@ def open_database(url: str) -> Database:
         raise ConfigError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
     database.initialize(db)
     try:
-        ensure_schema(db)
+        if create and is_postgres(db) and not _pg_database_exists(db):
+            _create_pg_database(db)
+            made.append(f"the PostgreSQL database {db.database}")
+        if ensure_schema(db):
+            made.append(f"the schema (version {SCHEMA_VERSION})")
     except OperationalError as exc:
+        if is_postgres(db) and _is_missing_pg_database(exc):
+            raise ConfigError(
+                f"PostgreSQL at {redact(url)} has no database {db.database!r}: correct database_url, "
+                "or run rfarm init to create it"
+            ) from exc
         raise ServiceError(f"cannot open the database {redact(url)}: {first_line(exc)}") from exc
     return db
 
 
-def ensure_schema(db: Database) -> None:
-    """Create or upgrade the schema, safely when several processes start at once."""
+def _is_missing_pg_database(exc: Exception) -> bool:
+    """Whether connecting failed because the database does not exist (SQLSTATE 3D000 at connect)."""
+    return 'database "' in str(exc) and "does not exist" in str(exc)
+
+
+def _maintenance(db: PostgresqlDatabase) -> PostgresqlDatabase:
+    """The server's ``postgres`` database, with ``db``'s host and credentials: where databases are made."""
+    return PostgresqlDatabase("postgres", **db.connect_params)
+
+
+def _pg_database_exists(db: PostgresqlDatabase) -> bool:
+    admin = _maintenance(db)
+    try:
+        return admin.execute_sql("SELECT 1 FROM pg_database WHERE datname = %s", (db.database,)).fetchone() is not None
+    finally:
+        admin.close()
+
+
+def _create_pg_database(db: PostgresqlDatabase) -> None:
+    admin = _maintenance(db)
+    try:
+        quoted = db.database.replace('"', '""')
+        admin.execute_sql(f'CREATE DATABASE "{quoted}"')
+    finally:
+        admin.close()
+
+
+def ensure_schema(db: Database) -> bool:
+    """Create or upgrade the schema, safely when several processes start at once; whether this call did."""
     if _version(db) == SCHEMA_VERSION:
-        return
+        return False
     with db.atomic():  # BEGIN IMMEDIATE on SQLite
         if is_postgres(db):
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_SCHEMA_LOCK,))
         version = _version(db)
         if version == SCHEMA_VERSION:
-            return
+            return False
         if version is not None and version > SCHEMA_VERSION:
             raise ServiceError(
                 f"the database has schema version {version}, newer than this rfarm "
@@ -132,6 +196,7 @@ def ensure_schema(db: Database) -> None:
                 _UPGRADES[step](db)
         SchemaInfo.delete().where(SchemaInfo.key == "version").execute()
         SchemaInfo.create(key="version", value=str(SCHEMA_VERSION))
+    return True
 
 
 def _upgrade_1_to_2(db: Database) -> None:

@@ -7,7 +7,7 @@ from functools import cached_property
 from peewee import Database
 
 from rfarm.config import Config
-from rfarm.state.db import open_database
+from rfarm.state.db import create_database, open_database, sqlite_path
 from rfarm.errors import ConfigError
 from rfarm.state.queue import Queue
 from rfarm.storage.base import Storage
@@ -53,6 +53,21 @@ def open_farm(config: Config) -> Farm:
     global _current
     same = _current is not None and (_current.config.database, _current.config.queue) == (config.database, config.queue)
     if not same:
-        _current = Farm(config, open_database(config.database))
+        _current = Farm(config, open_database(config.database, create=_at_home(config)))
     assert _current is not None
     return _current
+
+
+def _at_home(config: Config) -> bool:
+    """Whether the database is the default one under RFARM_HOME, the only one made on first use."""
+    return not config.database_url or (
+        config.database.startswith("sqlite:///") and sqlite_path(config.database) == config.home_dir / "rfarm.db")
+
+
+def init_farm(config: Config) -> list[str]:
+    """Make the farm's database where ``config`` names it (``rfarm init``); what was made, in words
+    (none when it was all there)."""
+    global _current
+    made = create_database(config.database)
+    _current = None
+    return made

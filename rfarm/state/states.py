@@ -63,6 +63,8 @@ class EventKind(StrEnum):
     # What a user did to something other than a task's frames (the audit trail); the event's
     # ``actor`` names who, its ``subject`` (or its task) what.
     CLEANED_UP = "cleaned_up"
+    #: ``rfarm delete``: the task and everything of it are gone (the event names it as ``task:ID``)
+    TASK_DELETED = "task_deleted"
     NODE_ENABLED = "node_enabled"
     NODE_DISABLED = "node_disabled"
     HWCONFIG_ADDED = "hwconfig_added"

@@ -54,7 +54,7 @@ def test_submit_status_list_and_control(both, scene: Path) -> None:  # type: ign
 def test_unknown_and_other_users_tasks_are_one_line(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
     alice, bob = both.env_for("alice"), both.env_for("bob")
     tid = ok("submit", str(scene), "--frames", "1-2", env=bob)["task_id"]
-    for command in ("status", "cancel", "pause", "resume", "retry", "cleanup", "logs", "download"):
+    for command in ("status", "cancel", "pause", "resume", "retry", "cleanup", "delete", "logs", "download"):
         for task in ("999", HUGE, str(tid)):
             line = assert_one_error_line(*run_cli(command, task, env=alice))
             assert task in line, (command, line)
@@ -140,3 +140,65 @@ def test_a_render_read_back_logs_downloads_and_waits(both, tmp_path: Path, make_
     assert len(files) == 2 and got["files"] == 2
     line = assert_one_error_line(*run_cli("retry", str(tid), "--failed", env=alice))
     assert "no failed frames" in line
+
+
+def claim_a_frame(both) -> str:  # type: ignore[no-untyped-def]
+    """A node on the farm's own side takes a frame, as a worker would: it is rendering now."""
+    from rfarm.api import LocalFarm
+    from rfarm.config import load_config
+    from rfarm.state import scheduler
+
+    LocalFarm(load_config(both.farm_env))._open()
+    claim = scheduler.claim("node-1", lease_s=600)
+    assert claim is not None
+    return claim.token
+
+
+def test_cleanup_refuses_under_a_render_unless_forced(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
+    alice = both.env_for("alice")
+    tid = ok("submit", str(scene), "--frames", "1-2", env=alice)["task_id"]
+    claim_a_frame(both)
+    line = assert_one_error_line(*run_cli("cleanup", str(tid), env=alice))
+    assert f"task {tid}: 1 frame is rendering" in line and "--force" in line
+    assert ok("status", str(tid), env=alice)["status"] == "rendering", "nothing was cancelled"
+    forced = ok("cleanup", str(tid), "--force", env=alice)
+    assert forced["status"] == "cancelled" and forced["frames_cancelled"] == 2 and "removed" in forced
+    assert ok("cleanup", str(tid), env=alice)["status"] == "cancelled", "nothing renders now: no --force needed"
+
+
+def test_delete_removes_the_task_and_its_files_no_other_task_uses(both, scene: Path) -> None:  # type: ignore[no-untyped-def]
+    from rfarm.config import load_config
+    from rfarm.storage import open_storage
+
+    alice, bob = both.env_for("alice"), both.env_for("bob")
+    kept = ok("submit", str(scene), "--frames", "1-2", "--upload", env=alice)["task_id"]
+    own = scene.with_name("shot_v2.ma")
+    own.write_text(SCENE + "// saved again\n", encoding="utf-8")
+    tid = ok("submit", str(own), "--frames", "1-2", "--upload", "--priority", "high", env=alice)["task_id"]
+    ok("submit", str(own), "--frames", "1", "--upload", env=bob)  # bob's copy is his, in his own store
+    storage = open_storage(load_config(both.farm_env).storage)
+
+    def objects() -> set[str]:
+        return {k for k in storage.list("users/") if "/objects/" in k}
+
+    before = objects()
+    assert any(k.startswith(f"tasks/{tid}/") for k in storage.list("tasks/"))
+    for args in (("delete", str(tid)), ("delete", str(tid), "--json")):  # no terminal to ask on, and no --yes
+        code, out, err = run_cli(*args, env=alice)
+        assert "--yes" in assert_one_error_line(code, out, err, json_doc="--json" in args)
+    assert f"no task {tid}" in assert_one_error_line(*run_cli("delete", str(tid), "--yes", env=bob))
+    claim_a_frame(both)  # the high-priority task's first frame
+    line = assert_one_error_line(*run_cli("delete", str(tid), "--yes", env=alice))
+    assert f"task {tid}: 1 frame is rendering" in line and "--force" in line
+    assert ok("status", str(tid), env=alice)["status"] == "rendering", "nothing was deleted or cancelled"
+
+    gone = ok("delete", str(tid), "--yes", "--force", env=alice)
+    assert gone == {"task_id": tid, "deleted": True, "frames": 2, "frames_cancelled": 2, "objects_removed": 1,
+                    "bytes_freed": own.stat().st_size}
+    assert str(tid) in assert_one_error_line(*run_cli("status", str(tid), env=alice))
+    assert not any(k.startswith(f"tasks/{tid}/") for k in storage.list("tasks/"))
+    assert len(before - objects()) == 1 and len(objects()) == len(before) - 1, "the shared scene and bob's stay"
+    assert [t["task_id"] for t in ok("list", env=alice)] == [kept]
+    assert ok("upload", str(scene), str(own), env=alice)["uploaded"] == 1, "only the deleted task's own file is gone"
+    audit = ok("audit", env=both.env_for("boss", "manager"))
+    assert any(e["action"] == "task_deleted" and e["subject"] == f"task:{tid}" for e in audit)

@@ -112,6 +112,82 @@ def test_second_upload_sends_nothing(store: CountingStorage, tmp_path: Path, hom
     assert store.exists(object_key(unionid(), one.hash, one.xxhash))
 
 
+class SeamCalls:
+    """The local seam, recording the name of every call made through it (each call still runs)."""
+
+    def __init__(self, farm: LocalFarm) -> None:
+        self.farm, self.calls = farm, []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.farm, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return call
+
+
+class StorageCalls(FolderStorage):
+    """Folder storage that records every call made to it."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.calls: list[str] = []
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("exists", "exists_many", "list", "put_file", "get_file", "get_bytes", "size"):
+            object.__getattribute__(self, "calls").append(name)
+        return object.__getattribute__(self, name)
+
+
+def sql_statements() -> Any:
+    """A context recording the SQL statements peewee runs (its DEBUG log)."""
+    import contextlib
+    import logging
+
+    @contextlib.contextmanager
+    def recording() -> Iterator[list[str]]:
+        seen: list[str] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: seen.append(str(record.msg))  # type: ignore[method-assign]
+        logger = logging.getLogger("peewee")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            yield seen
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+    return recording()
+
+
+@pytest.mark.parametrize("count", [40, 400])
+def test_a_reupload_is_one_batched_check_and_nothing_else(farm: Any, tmp_path: Path, home: Path, count: int) -> None:
+    """The second upload of an unchanged tree: one seam call, a few statements whatever the
+    file count, one listing of the store, nothing per file."""
+    from rfarm.state.models import Asset, utcnow
+
+    storage = StorageCalls(tmp_path / "store")
+    write_tree(tmp_path / "proj", count, size=64)
+    seam = SeamCalls(LocalFarm(load_config(), storage=storage))
+    with HashCache(home / "hash_cache.db") as cache:
+        upload_files(seam, Caller(USER), [tmp_path / "proj"], cache=cache)  # type: ignore[arg-type]
+        seam.calls.clear()
+        storage.calls.clear()
+        before = utcnow()
+        with sql_statements() as statements:
+            again = upload_files(seam, Caller(USER), [tmp_path / "proj"], cache=cache)  # type: ignore[arg-type]
+    assert (again.uploaded, again.skipped) == (0, count)
+    assert seam.calls == ["check_hashes"]
+    assert storage.calls == ["list"]
+    ours = [s for s in statements if "hash_cache" not in s]  # the hash cache is a database of its own
+    assert len(ours) <= 6, ours
+    assert Asset.select().where(Asset.last_used < before).count() == 0, "every file found is marked used now"
+
+
 def test_users_are_isolated(store: CountingStorage, tmp_path: Path) -> None:
     write_tree(tmp_path / "proj", 3)
     upload([tmp_path / "proj"], store, user=USER)

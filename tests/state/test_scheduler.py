@@ -568,7 +568,7 @@ def test_users_are_created_once(any_farm: Any) -> None:
 _SCHEMA_CHILD = """
 from rfarm.state.db import open_database
 
-db = open_database((sync / "url").read_text())
+db = open_database((sync / "url").read_text(), create=True)
 from rfarm.state.models import SchemaInfo
 print(SchemaInfo.get(SchemaInfo.key == "version").value)
 """

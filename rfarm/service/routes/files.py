@@ -56,10 +56,6 @@ class Stored(BaseModel):
     size: int
 
 
-class Held(BaseModel):
-    hashes: list[Hash] = Field(max_length=MAX_HASHES)
-
-
 @router.post("/api/files/check_hashes", response_model=HashAnswer, summary="Which files the caller's store lacks")
 def check_hashes(body: HashQuery, farm: Farm, who: Who) -> HashAnswer:
     exact = [h.file_hash() for h in body.hashes if isinstance(h, Hash)]
@@ -74,11 +70,6 @@ def check_hashes(body: HashQuery, farm: Farm, who: Who) -> HashAnswer:
         to_upload=[as_hash(h) for h in answer["to_upload"]] + [m for m in dict.fromkeys(md5s) if m not in held_md5],
         exists=[as_hash(h) for h in answer["exists"]] + [m for m in dict.fromkeys(md5s) if m in held_md5],
     )
-
-
-@router.post("/api/files/record", status_code=204, summary="Mark held files as used by the caller")
-def record(body: Held, farm: Farm, who: Who) -> None:
-    farm.record_assets(who, [h.file_hash() for h in body.hashes])
 
 
 @router.post(

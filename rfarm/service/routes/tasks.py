@@ -131,8 +131,23 @@ def retry(task_id: str, farm: Farm, who: Who, failed_only: bool = False) -> Chan
 
 
 @router.post("/{task_id}/cleanup", response_model=Change, response_model_exclude_none=True)
-def cleanup(task_id: str, farm: Farm, who: Who) -> Change:
-    return _change(farm.cleanup(who, task_id))
+def cleanup(task_id: str, farm: Farm, who: Who, force: bool = False) -> Change:
+    return _change(farm.cleanup(who, task_id, force=force))
+
+
+class Removed(BaseModel):
+    task_id: int
+    deleted: bool
+    frames: int
+    frames_cancelled: int
+    objects_removed: int
+    bytes_freed: int
+
+
+@router.delete("/{task_id}", response_model=Removed,
+               summary="Delete a task: its records, logs, results and the stored files no other task uses")
+def delete_task(task_id: str, farm: Farm, who: Who, force: bool = False) -> Removed:
+    return Removed(**farm.delete(who, task_id, force=force).to_dict())
 
 
 @router.get("/{task_id}/logs", response_model=list[LogEntry], summary="The latest log of each frame")
