@@ -40,10 +40,14 @@ def record_task(
     """Record ``request`` for ``user``; returns the task id and the farm's warnings.
 
     Raises:
-        UsageError: the request needs hardware no node has, names an unknown
+        UsageError: the request has more frames than ``max_frames_per_task``, needs hardware no node has, names an unknown
             hardware config, or its manifest names files ``user`` never uploaded.
         StorageError: the manifest could not be stored (nothing is recorded).
     """
+    limit = farm.config.max_frames_per_task
+    if len(request.frames) > limit:
+        raise UsageError(f"the task has {len(request.frames):,} frames, more than max_frames_per_task ({limit:,}): "
+                         "split it into several tasks, or raise the limit with rfarm config set max_frames_per_task N")
     queue = farm.queue  # refuses a misconfigured queue before anything is recorded
     now = db_now()
     request = with_hardware_config(request)
