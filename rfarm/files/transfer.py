@@ -253,7 +253,7 @@ def store_results(storage: Storage, task_id: int, frame: int, files: Sequence[Pa
             rel = PurePosixPath(Path(path).name)
         key = result_key(task_id, rel)
         storage.put_file(key, Path(path), md5=file_hash.md5)
-        stored.append(ResultFile(str(rel), key, file_hash.md5, file_hash.xxh64, file_hash.size))
+        stored.append(ResultFile(str(rel), key, file_hash.md5, file_hash.xxh64, file_hash.size, frame))
     record = {"frame": frame, "files": [r.to_dict() for r in stored]}
     storage.put_bytes(output_manifest_key(task_id, frame), json.dumps(record, indent=1).encode("utf-8"))
     return tuple(stored)

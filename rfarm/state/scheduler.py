@@ -33,7 +33,7 @@ from rfarm.state.allocation import (
 )
 from rfarm.state.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
-from rfarm.submit.frames import chunk_frames, format_frames
+from rfarm.submit.frames import format_frames
 from rfarm.state.models import Event, Frame, NodeFailure, Task, User, database
 from rfarm.state.states import (
     CLAIMABLE,
@@ -48,7 +48,7 @@ from rfarm.state.states import (
     check_move,
 )
 from rfarm.submit.request import SubmitRequest
-from rfarm.state.taskinfo import frame_counts
+from rfarm.state.taskinfo import MAX_ID, frame_counts
 from rfarm.state.users import get_user
 
 
@@ -125,14 +125,13 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
             options=dict(request.options),
             created_at=now,
         )
-        rows: list[tuple[Any, ...]] = []
-        # Test frames: one chunk each, claimed first at high priority.
-        for chunk, number in enumerate(tests):
-            rows.append((task.id, number, chunk, True, True, 0))
+        tid, first, size, rank = task.id, len(tests), request.chunk_size, priority * 2 + 1
+        # Test frames: one chunk each, claimed first at high priority; then the rest in chunks of
+        # ``size`` in order (as rfarm.submit.frames.chunk_frames groups them), computed rather than built: a task may
+        # have 100,000 frames.
+        rows: list[tuple[Any, ...]] = [(tid, number, chunk, True, True, 0) for chunk, number in enumerate(tests)]
         released = not tests
-        for offset, group in enumerate(chunk_frames(rest, request.chunk_size)):
-            for number in group:
-                rows.append((task.id, number, len(tests) + offset, False, released, priority * 2 + 1))
+        rows.extend((tid, number, first + i // size, False, released, rank) for i, number in enumerate(rest))
         _insert_frames(rows)
         _event(task.id, None, EventKind.SUBMITTED, f"{len(rows)} frames, {len(tests)} test frames", now=now,
                actor=user)
@@ -539,7 +538,7 @@ _BATCH = 10_000
 def _chosen_frames(task_id: int, numbers: Sequence[int]) -> list[Expression]:
     """The task's frames named ``numbers``, in batches of :data:`_BATCH`; UsageError naming one it lacks."""
     wanted = sorted(set(numbers))
-    batches = [wanted[i:i + _BATCH] for i in range(0, len(wanted), _BATCH)]
+    batches = [[n for n in wanted[i:i + _BATCH] if abs(n) <= MAX_ID] for i in range(0, len(wanted), _BATCH)]
     have: set[int] = set()
     for part in batches:
         have.update(n for (n,) in Frame.select(Frame.number)

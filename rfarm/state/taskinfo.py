@@ -201,7 +201,9 @@ def iter_frames(task: Task, *, numbers: Iterable[int] | None = None, states: Ite
     bad = [s for s in wanted if s not in set(FrameState)]
     if bad:  # refused before the first frame is read (a caller may already be writing them out)
         raise UsageError(f"unknown frame state {bad[0]!r}: use one of {', '.join(FrameState)}")
-    return _frame_pages(task, None if numbers is None else sorted(set(numbers)), wanted, limit)
+    # a number no column can hold names no frame
+    chosen = None if numbers is None else sorted(n for n in set(numbers) if abs(n) <= MAX_ID)
+    return _frame_pages(task, chosen, wanted, limit)
 
 
 def _frame_pages(task: Task, chosen: list[int] | None, wanted: list[str], limit: int | None) -> Iterator[FrameInfo]:
