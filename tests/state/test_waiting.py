@@ -109,3 +109,26 @@ def test_retry_of_chosen_frames_requeues_done_ones_too(any_farm: Any) -> None:
         scheduler.retry_task(tid, actor=TEST_USER, frames=[2])
     with pytest.raises(UsageError, match=f"task {tid} has no frame 9 "):
         scheduler.retry_task(tid, actor=TEST_USER, frames=[1, 9, 10])
+
+
+def test_iter_frames_reads_what_task_info_reads_a_page_at_a_time(any_farm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rfarm.state import taskinfo
+
+    monkeypatch.setattr(taskinfo, "_PAGE", 7)  # several pages of each kind
+    add_node("a")
+    tid = submit(frames=list(range(1, 31)), test_frames=[4, 20])
+    for done in range(3):
+        claim = scheduler.claim("a", lease_s=60)
+        assert claim is not None
+        scheduler.finish_frame(claim.frames[0].id, claim.token, outputs=[f"/r/{done}.png"])
+    task = taskinfo.find_task(tid)
+    expected = taskinfo.task_info(task).frames
+    assert list(taskinfo.iter_frames(task)) == expected
+    assert list(taskinfo.iter_frames(task, limit=10)) == expected[:10]
+    assert [f.frame for f in taskinfo.iter_frames(task, states=["done"])] == [4, 20, 1]
+    assert [f.frame for f in taskinfo.iter_frames(task, numbers=[30, 2, 4, 2**70])] == [4, 2, 30]
+    with pytest.raises(UsageError, match="unknown frame state 'rendered'"):
+        taskinfo.iter_frames(task, states=["rendered"])
+    summary = taskinfo.task_summary(task, db_now())
+    assert (summary.progress, summary.task.counts["done"], summary.waiting) == (10.0, 3, [])
+    assert summary.eta_s is not None and summary.eta_s >= 0
