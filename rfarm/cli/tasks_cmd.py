@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
@@ -21,8 +21,8 @@ WAIT_REFRESH_S = 1.0
 LOGS_POLL_S = 0.5
 
 if TYPE_CHECKING:
-    from rfarm.state.taskinfo import FrameLog
     from rfarm.api import FarmAPI, TaskChange
+    from rfarm.cli.task_view import FrameFilter
     from rfarm.state.taskinfo import TaskInfo
     from rfarm.state.users import Caller
 
@@ -181,7 +181,7 @@ def status(
             live.update(table, refresh=True)
 
 
-def _task_status(api: FarmAPI, caller: Caller, task: str, chosen, *, watch: bool, json: bool,  # type: ignore[no-untyped-def]
+def _task_status(api: FarmAPI, caller: Caller, task: str, chosen: FrameFilter, *, watch: bool, json: bool,
                  cursor: int) -> int:
     """One task's status, once or (``watch``) at each change until the task ends."""
     from rfarm.cli import task_view
