@@ -12,7 +12,7 @@ and :mod:`rfarm.files.download` are the client-side halves of the file flows.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from rfarm.submit.request import SubmitRequest
     from rfarm.state.stats import FarmStats, StatsSeries
     from rfarm.storage.base import Storage
-    from rfarm.state.taskinfo import FrameLog, TaskDetails, TaskInfo
+    from rfarm.state.taskinfo import FrameInfo, FrameLog, TaskDetails, TaskInfo, TaskSummary
     from rfarm.files.transfer import AssetInfo, ResultFile
     from rfarm.state.tokens import IssuedToken, TokenInfo
     from rfarm.state.users import UserInfo
@@ -69,10 +69,12 @@ class TaskChange:
     frames_cancelled: int | None = None
     frames_requeued: int | None = None
     removed: bool | None = None
+    #: a retry: on how many nodes the task's blocklist was cleared
+    blocklist_cleared: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         doc: dict[str, object] = {"task_id": self.task_id, "status": self.status}
-        for key in ("frames_cancelled", "frames_requeued", "removed"):
+        for key in ("frames_cancelled", "frames_requeued", "removed", "blocklist_cleared"):
             value = getattr(self, key)
             if value is not None:
                 doc[key] = value
@@ -108,6 +110,14 @@ class FarmAPI(Protocol):
 
     def task(self, caller: Caller, task_id: int | str, *, with_frames: bool = True) -> TaskInfo: ...
 
+    def task_summary(self, caller: Caller, task_id: int | str) -> TaskSummary:
+        """Counts, progress, ETA, failing frames and why no node takes it, without reading every frame."""
+
+    def iter_frames(self, caller: Caller, task_id: int | str, *, frames: Sequence[int] | None = None,
+                    states: Sequence[str] = (), limit: int | None = None) -> Iterator[FrameInfo]:
+        """The task's frames (test frames first), read a page at a time; optionally only ``frames``,
+        only those in ``states``, at most ``limit``."""
+
     def task_details(self, caller: Caller, task_id: int | str) -> TaskDetails:
         """The task's settings and manifest files, with what dedup saved (access as :meth:`task`)."""
 
@@ -124,8 +134,10 @@ class FarmAPI(Protocol):
 
     def resume(self, caller: Caller, task_id: int | str) -> TaskChange: ...
 
-    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
-        """Queue failed (and cancelled) frames again (``frames_requeued``: how many)."""
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False,
+              frames: Sequence[int] | None = None) -> TaskChange:
+        """Queue failed (and cancelled) frames again, or exactly ``frames``, finished ones included
+        (``frames_requeued``: how many); the task's blocklist is cleared (``blocklist_cleared``: on how many nodes)."""
 
     def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
         """Remove the task's workspace (``removed``: whether there was one); refused while a frame
@@ -289,6 +301,18 @@ class LocalFarm:
 
         return task_info(self._task(caller, task_id), with_frames=with_frames)
 
+    def task_summary(self, caller: Caller, task_id: int | str) -> TaskSummary:
+        from rfarm.state.db import db_now
+        from rfarm.state.taskinfo import task_summary
+
+        return task_summary(self._task(caller, task_id), db_now())
+
+    def iter_frames(self, caller: Caller, task_id: int | str, *, frames: Sequence[int] | None = None,
+                    states: Sequence[str] = (), limit: int | None = None) -> Iterator[FrameInfo]:
+        from rfarm.state.taskinfo import iter_frames
+
+        return iter_frames(self._task(caller, task_id), numbers=frames, states=states, limit=limit)
+
     def task_details(self, caller: Caller, task_id: int | str) -> TaskDetails:
         from rfarm.state.taskinfo import task_details
 
@@ -334,14 +358,18 @@ class LocalFarm:
         self.farm.queue.notify(task.id, count=4)
         return self._changed(task.id)
 
-    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False,
+              frames: Sequence[int] | None = None) -> TaskChange:
         from rfarm.state import scheduler
         from rfarm.submit.recording import WAKE_LIMIT
 
         task = self._task(caller, task_id, change=True)
-        n = scheduler.retry_task(task.id, actor=caller.user, failed_only=failed_only)
-        self.farm.queue.notify(task.id, count=min(n, WAKE_LIMIT))
-        return self._changed(task.id, frames_requeued=n)
+        if frames is not None and failed_only:
+            raise UsageError("--frames names the frames to retry: it cannot be combined with --failed")
+        done = scheduler.retry_task(task.id, actor=caller.user, failed_only=failed_only,
+                                    frames=None if frames is None else list(frames))
+        self.farm.queue.notify(task.id, count=min(done.frames, WAKE_LIMIT))
+        return self._changed(task.id, frames_requeued=done.frames, blocklist_cleared=done.nodes_cleared)
 
     def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
         from rfarm.files.workspace import remove_workspace
@@ -422,7 +450,8 @@ class LocalFarm:
         task = self._task(caller, task_id)
         if not result.key.startswith(results_prefix(task.id)):
             raise NotFoundError(f"task {task.id} has no result {result.path}")
-        return fetch_verified(self.storage, result.key, dest, result.file_hash, label=f"result {result.path}")
+        return fetch_verified(self.storage, result.key, dest, result.file_hash, label=f"result {result.path}",
+                              remedy="render its frame again")
 
     def thumbnail(self, caller: Caller, task_id: int | str, frame: int, *, attempt: int | None = None) -> tuple[bytes, str]:
         from rfarm.files.thumbnails import load_thumbnail

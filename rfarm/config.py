@@ -59,6 +59,8 @@ KEYS: dict[str, Key] = {
             minimum=2, maximum=86400),
         Key("max_attempts", int, 3, "Failed renders after which a frame fails.", minimum=1),
         Key("max_lost_leases", int, 5, "Lost leases (dead workers) after which a frame fails.", minimum=1),
+        Key("max_frames_per_task", int, 100_000, "Frames one task may have; a submit naming more is refused.",
+            minimum=1, maximum=1_000_000),
         Key("blender_executable", str, "", "Path to blender; default: the bpy module, else blender on PATH."),
         Key("maya_executable", str, "", "Path to Maya's Render (Render.exe on Windows); default: on PATH."),
         Key("unreal_executable", str, "", "Path to UnrealEditor-Cmd; default: on PATH."),
@@ -164,6 +166,7 @@ class Config:
     lease_seconds: int
     max_attempts: int
     max_lost_leases: int
+    max_frames_per_task: int
     blender_executable: str
     maya_executable: str
     unreal_executable: str

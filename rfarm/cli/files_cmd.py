@@ -139,6 +139,7 @@ def download(
     Example: rfarm download 12 --dest renders/
     """
     from rfarm.files.download import download_results
+    from rfarm.submit.frames import format_frames
 
     api, caller, _ = connect(all_users=all_users)
     one = api.task(caller, task, with_frames=False)
@@ -148,6 +149,16 @@ def download(
     if json:
         print_json(summary)
     else:
+        from rich.markup import escape
+
+        for bad in summary.bad:
+            info(f"[red]{bad.problem}:[/red] {escape(bad.message)}")
         info(f"downloaded {plural(summary.files, 'file')} / {size_text(summary.bytes)} to {summary.dest}"
              + (f" ({summary.refetched} fetched again after a hash mismatch)" if summary.refetched else ""))
-    return 0
+    if not summary.bad:
+        return 0
+    frames = summary.bad_frames
+    again = f"rfarm retry {summary.task_id} --frames {format_frames(frames) if frames else 'N'}"
+    info(f"{plural(len(summary.bad), 'result')} could not be downloaded; render {'it' if len(summary.bad) == 1 else 'them'} "
+         f"again with: {again}")
+    return 1

@@ -6,6 +6,7 @@ import sys
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
@@ -118,3 +119,29 @@ def print_json(value: Any, *, compact: bool = False) -> None:
 def documents_written() -> int:
     """How many JSON documents this process has written to stdout."""
     return _documents[0]
+
+
+def print_json_stream(head: dict[str, Any], key: str, items: Iterable[Any], *, compact: bool = False) -> None:
+    """One JSON document on stdout, ``head`` with ``key`` last: the list ``items``, written as it is read.
+
+    The document is the one :func:`print_json` would print for ``{**head, key: list(items)}`` (each item on
+    a line of its own), without ever holding the whole list, or its text, in memory.
+    """
+    text = json.dumps(to_doc({**head, key: []}), indent=None if compact else 2, ensure_ascii=False)
+    opening, closing = text.rsplit("[]", 1)
+    sep, lead = (", ", "") if compact else (",\n", "    ")
+    out = sys.stdout
+    out.write(opening + "[")
+    batch: list[str] = []
+    first = True
+    for item in items:
+        batch.append(lead + json.dumps(to_doc(item), ensure_ascii=False))
+        if len(batch) >= 1000:
+            out.write(("" if compact else "\n") + sep.join(batch) if first else sep + sep.join(batch))
+            first, batch = False, []
+    if batch:
+        out.write(("" if compact else "\n") + sep.join(batch) if first else sep + sep.join(batch))
+        first = False
+    out.write(("" if first or compact else "\n  ") + "]" + closing + "\n")
+    out.flush()
+    _documents[0] += 1

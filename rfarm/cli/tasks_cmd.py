@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
@@ -17,10 +17,12 @@ from rfarm.state.states import TERMINAL, FrameState
 #: (a frame's render progress changes without one)
 WATCH_REFRESH_S = 2.0
 WAIT_REFRESH_S = 1.0
+#: seconds ``logs --follow`` waits for an event before reading the logs again
+LOGS_POLL_S = 0.5
 
 if TYPE_CHECKING:
-    from rfarm.state.taskinfo import FrameLog
     from rfarm.api import FarmAPI, TaskChange
+    from rfarm.cli.task_view import FrameFilter
     from rfarm.state.taskinfo import TaskInfo
     from rfarm.state.users import Caller
 
@@ -127,24 +129,33 @@ def submit(
 
 def status(
     task: Annotated[Optional[str], typer.Argument(help="A task id (default: your tasks).", show_default=False)] = None,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until the task ends (or until interrupted).")] = False,
+    frames: Annotated[Optional[str], typer.Option("--frames", help="Only these frames of the task: 1-100 or 1,5,10-20.")] = None,
+    state: Annotated[list[str], typer.Option("--state", help="Only the task's frames in this state (repeatable).")] = [],  # noqa: B006
     all_users: AllOption = False,
     json: JsonOption = False,
 ) -> int:
-    """Show a task's frames, or a summary of your tasks (with --watch --json: one JSON line per refresh).
+    """Show a task's summary and frames, or a summary of your tasks (with --watch --json: one JSON line per refresh).
 
-    Example: rfarm status 12 --json
+    A big task's table shows its first frames; --frames and --state choose others, --json gives every one.
+
+    Example: rfarm status 12 --state failed
     """
+    from rfarm.cli import task_view
+    from rfarm.errors import UsageError
+
+    if task is None and (frames is not None or state):
+        raise UsageError("--frames and --state choose frames of one task: give its id")
+    chosen = task_view.FrameFilter.parse(frames, state)
     api, caller, _ = connect(all_users=all_users)
+    cursor = api.wait_events(caller, task_id=task)[0] if watch else 0
+    if task is not None:
+        return _task_status(api, caller, task, chosen, watch=watch, json=json, cursor=cursor)
 
     def snapshot():  # type: ignore[no-untyped-def]
-        if task is None:
-            infos = api.tasks(caller)
-            return [t.to_dict(with_frames=False) for t in infos], _tasks_table(infos)
-        one = api.task(caller, task)
-        return one.to_dict(), _frames_table(one)
+        infos = api.tasks(caller)
+        return [t.to_dict(with_frames=False) for t in infos], _tasks_table(infos)
 
-    cursor = api.wait_events(caller, task_id=task)[0] if watch else 0
     doc, table = snapshot()
     if not watch:
         if json:
@@ -169,6 +180,29 @@ def status(
         while True:
             changed()
             live.update(table, refresh=True)
+
+
+def _task_status(api: FarmAPI, caller: Caller, task: str, chosen: FrameFilter, *, watch: bool, json: bool,
+                 cursor: int) -> int:
+    """One task's status, once or (``watch``) at each change until the task ends."""
+    from rfarm.cli import task_view
+
+    if json:  # with --watch, a stream: one JSON document per line and refresh
+        while not task_view.print_status_json(api, caller, task, chosen, compact=watch).task.is_finished and watch:
+            cursor, _ = api.wait_events(caller, after=cursor, task_id=task, timeout_s=WATCH_REFRESH_S)
+        return 0
+    summary, view = task_view.status_view(api, caller, task, chosen)
+    if not watch or summary.task.is_finished:
+        out_console().print(view)
+        return 0
+    from rich.live import Live
+
+    with Live(view, console=out_console(), auto_refresh=False) as live:
+        while not summary.task.is_finished:
+            cursor, _ = api.wait_events(caller, after=cursor, task_id=task, timeout_s=WATCH_REFRESH_S)
+            summary, view = task_view.status_view(api, caller, task, chosen)
+            live.update(view, refresh=True)
+    return 0
 
 
 def list_(
@@ -224,16 +258,22 @@ def resume(task: TaskArg, all_users: AllOption = False, json: JsonOption = False
 def retry(
     task: TaskArg,
     failed: Annotated[bool, typer.Option("--failed", help="Only failed frames, not cancelled ones.")] = False,
+    frames: Annotated[Optional[str], typer.Option("--frames", help="Exactly these frames, finished ones too: 1-100 or 1,5,10-20.")] = None,
     all_users: AllOption = False,
     json: JsonOption = False,
 ) -> int:
-    """Queue a task's failed (and cancelled) frames again.
+    """Queue a task's failed (and cancelled) frames again, or the frames --frames names; clears the task's blocklist.
 
-    Example: rfarm retry 12 --failed
+    Example: rfarm retry 12 --frames 5,17
     """
+    from rfarm.submit.frames import parse_frames
+
+    chosen = None if frames is None else parse_frames(frames)
     api, caller, _ = connect(all_users=all_users)
-    change = api.retry(caller, task, failed_only=failed)
-    _done(change, json, f"task {task}: {change.frames_requeued} frames queued again")
+    change = api.retry(caller, task, failed_only=failed, frames=chosen)
+    cleared = change.blocklist_cleared or 0
+    _done(change, json, f"task {task}: {change.frames_requeued} frames queued again"
+          + (f"; blocklist cleared on {plural(cleared, 'node')}" if cleared else ""))
     return 0
 
 
@@ -300,46 +340,71 @@ def logs(
     Example: rfarm logs 12 --frame 50 -f
     """
     api, caller, _ = connect(all_users=all_users)
+    cursor = api.wait_events(caller, task_id=task)[0] if follow else 0
     entries = api.frame_logs(caller, task, frame)
-    printed = False
+    many = len(entries) > 1
+    offsets: dict[tuple[int, int], int] = {}
     pieces: list[dict[str, object]] = []
+    shown: list[int | None] = [None]  # the frame whose log was printed last
 
-    def emit(entry: FrameLog, text: str) -> None:
-        nonlocal printed
-        printed = True
+    def show(number: int, attempt: int) -> None:
+        """Print what the log of ``number``'s ``attempt`` holds past what was printed of it."""
+        key = (number, attempt)
+        chunk = api.read_log(caller, task, number, attempt, offsets.get(key, 0))
+        if chunk is None or not chunk.text:
+            return
+        offsets[key] = chunk.next_offset
         if json and not follow:
-            pieces.append({"frame": entry.frame, "attempt": entry.attempt, "text": text})
+            pieces.append({"frame": number, "attempt": attempt, "text": chunk.text})
         elif json:
-            print_json({"frame": entry.frame, "attempt": entry.attempt, "text": text}, compact=True)
+            print_json({"frame": number, "attempt": attempt, "text": chunk.text}, compact=True)
         else:
-            sys.stdout.write(text)
+            if many and shown[0] != number:
+                sys.stdout.write(f"==> frame {number} <==\n")
+            sys.stdout.write(chunk.text)
+            sys.stdout.flush()
+        shown[0] = number
 
     for entry in entries:
-        if len(entries) > 1 and (entry.path or entry.attempt) and not json:
-            sys.stdout.write(f"==> frame {entry.frame} <==\n")
-        chunk = api.read_log(caller, task, entry.frame, entry.attempt)
-        if chunk is None:
-            continue
-        emit(entry, chunk.text)
-        offset = chunk.next_offset
-        while follow:
-            sys.stdout.flush()
-            one = api.task(caller, task)
-            if all(f.status in TERMINAL for f in one.frames if f.frame == entry.frame):
-                tail = api.read_log(caller, task, entry.frame, entry.attempt, offset)
-                if tail and tail.text:
-                    emit(entry, tail.text)
-                break
-            time.sleep(0.5)
-            more = api.read_log(caller, task, entry.frame, entry.attempt, offset)
-            if more is not None and more.text:
-                emit(entry, more.text)
-                offset = more.next_offset
+        if entry.attempt or entry.path:
+            show(entry.frame, entry.attempt)
+    if follow:
+        _follow_logs(api, caller, task, frame, cursor, show)
     if json and not follow:
         print_json({"task_id": int(task), "logs": pieces})
-    elif not printed and not json:
+    elif not offsets and not json:
         info("no log yet: the frame has not started rendering")
     return 0
+
+
+def _follow_logs(api: FarmAPI, caller: Caller, task: str, frame: int | None, cursor: int,
+                 show: Callable[[int, int], None]) -> None:
+    """Print the logs of the frames rendering now, and of those that start later, until the task
+    (or, with ``frame``, that frame) has ended; a frame not started yet is waited for."""
+    chosen = None if frame is None else [frame]
+
+    def rendering() -> set[tuple[int, int]]:
+        return {(f.frame, f.attempts) for f in api.iter_frames(caller, task, frames=chosen, states=["running"])}
+
+    active = rendering()
+    while True:
+        finished = _ended(api, caller, task, frame)  # before the last read: every event of the end is then recorded
+        cursor, events = api.wait_events(caller, after=cursor, task_id=task, timeout_s=0 if finished else LOGS_POLL_S)
+        # a frame that started and ended between two looks is found by its event
+        touched = sorted({e.frame for e in events if e.frame is not None and (frame is None or e.frame == frame)})
+        latest = {(e.frame, e.attempt) for n in touched for e in api.frame_logs(caller, task, n) if e.attempt}
+        now = set() if finished else rendering()
+        for number, attempt in sorted(active | latest | now):
+            show(number, attempt)
+        if finished:
+            return
+        active = now
+
+
+def _ended(api: FarmAPI, caller: Caller, task: str, frame: int | None) -> bool:
+    if frame is None:
+        return api.task(caller, task, with_frames=False).is_finished
+    return all(f.status in TERMINAL for f in api.iter_frames(caller, task, frames=[frame]))
 
 
 # -- helpers ---------------------------------------------------------------
@@ -398,17 +463,4 @@ def _tasks_table(infos):  # type: ignore[no-untyped-def]
         table.add_row(str(t.task_id), cell(t.user), state_cell(t.status), cell(t.name), t.priority,
                       str(c["done"]), str(c["running"]), str(c["queued"]), str(c["failed"]), str(c["cancelled"]),
                       local_time(t.created_at))
-    return table
-
-
-def _frames_table(t):  # type: ignore[no-untyped-def]
-    from rich.table import Table
-
-    title = Text.assemble(f"task {t.task_id} ", cell(t.name), ": ", state_cell(t.status))
-    table = Table("frame", "status", "progress", "attempts", "worker", "finished", "error", title=title)
-    table.columns[6].overflow = "fold"
-    for f in t.frames:
-        label = f"{f.frame}{' (test)' if f.is_test else ''}"
-        table.add_row(label, state_cell(f.status), f"{f.progress:.0f}%", str(f.attempts), cell(f.worker),
-                      local_time(f.finished_at), cell((f.error or "")[:200]))
     return table

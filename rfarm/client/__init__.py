@@ -82,8 +82,12 @@ class Client:
         """Fetch the task's results into ``dest``, each verified by its hashes; the paths written."""
         from rfarm.files.download import download_results
 
+        from rfarm.errors import IntegrityError
+
         dest = Path(dest)
-        download_results(self.api, self._caller, task_id, dest)
+        summary = download_results(self.api, self._caller, task_id, dest)
+        if summary.bad:
+            raise IntegrityError("; ".join(f"{b.problem}: {b.message}" for b in summary.bad))
         return sorted(p for p in dest.rglob("*") if p.is_file())
 
     def cancel(self, task_id: int) -> TaskChange:
@@ -95,8 +99,8 @@ class Client:
     def resume(self, task_id: int) -> TaskChange:
         return self.api.resume(self._caller, task_id)
 
-    def retry(self, task_id: int, *, failed_only: bool = False) -> TaskChange:
-        return self.api.retry(self._caller, task_id, failed_only=failed_only)
+    def retry(self, task_id: int, *, failed_only: bool = False, frames: Sequence[int] | None = None) -> TaskChange:
+        return self.api.retry(self._caller, task_id, failed_only=failed_only, frames=frames)
 
     def cleanup(self, task_id: int, *, force: bool = False) -> TaskChange:
         return self.api.cleanup(self._caller, task_id, force=force)

@@ -26,7 +26,8 @@ from rfarm.state.eventlog import EventInfo
 from rfarm.state.hwconfigs import HardwareConfigInfo
 from rfarm.state.nodes import NodeInfo
 from rfarm.state.stats import FarmStats
-from rfarm.state.taskinfo import FrameLog, TaskInfo
+from rfarm.state.taskinfo import FrameInfo, FrameLog, TaskInfo, TaskSummary
+from rfarm.submit.frames import format_frames
 from rfarm.files.transfer import ResultFile
 from rfarm.state.tokens import IssuedToken, TokenInfo
 from rfarm.state.users import Caller, Role, UserInfo
@@ -82,6 +83,21 @@ class HttpFarm:
     def task(self, caller: Caller, task_id: int | str, *, with_frames: bool = True) -> TaskInfo:
         return from_doc(TaskInfo, self._get(f"/api/tasks/{_id(task_id)}/status", caller, frames=with_frames))
 
+    def task_summary(self, caller: Caller, task_id: int | str) -> TaskSummary:
+        return from_doc(TaskSummary, self._get(f"/api/tasks/{_id(task_id)}/summary", caller))
+
+    def iter_frames(self, caller: Caller, task_id: int | str, *, frames: Sequence[int] | None = None,
+                    states: Sequence[str] = (), limit: int | None = None) -> Iterator[FrameInfo]:
+        """The frames as the server streams them, one document a line (never the whole list in memory)."""
+        import json
+
+        params = _params(caller, {"frames": None if frames is None else format_frames(frames),
+                                  "state": list(states), "limit": limit})
+        with self.transport.stream("GET", f"/api/tasks/{_id(task_id)}/frames", params=params) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    yield from_doc(FrameInfo, json.loads(line))
+
     def tasks(
         self, caller: Caller, *, user: str | None = None, status: Sequence[str] = (), limit: int = 200,
         before: int | None = None,
@@ -109,8 +125,10 @@ class HttpFarm:
     def resume(self, caller: Caller, task_id: int | str) -> TaskChange:
         return self._control(caller, task_id, "resume")
 
-    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False) -> TaskChange:
-        return self._control(caller, task_id, "retry", failed_only=failed_only)
+    def retry(self, caller: Caller, task_id: int | str, *, failed_only: bool = False,
+              frames: Sequence[int] | None = None) -> TaskChange:
+        return self._control(caller, task_id, "retry", failed_only=failed_only,
+                             frames=None if frames is None else format_frames(frames))
 
     def cleanup(self, caller: Caller, task_id: int | str, *, force: bool = False) -> TaskChange:
         return self._control(caller, task_id, "cleanup", force=force)

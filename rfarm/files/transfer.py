@@ -42,9 +42,12 @@ class ResultFile:
     hash: str
     xxhash: str
     size: int
+    #: the frame whose render stored it (None in records that do not say)
+    frame: int | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "key": self.key, "hash": self.hash, "xxhash": self.xxhash, "size": self.size}
+        return {"path": self.path, "key": self.key, "hash": self.hash, "xxhash": self.xxhash, "size": self.size,
+                "frame": self.frame}
 
     @property
     def file_hash(self) -> FileHash:
@@ -197,11 +200,13 @@ def store_object(storage: Storage, user: str, path: Path, file_hash: FileHash) -
     _record_assets(owner.id, owner.unionid, [file_hash])
 
 
-def fetch_verified(storage: Storage, key: str, dest: Path, expected: FileHash, *, label: str) -> bool:
+def fetch_verified(storage: Storage, key: str, dest: Path, expected: FileHash, *, label: str,
+                   remedy: str = "upload the file again") -> bool:
     """Download ``key`` to ``dest`` and check it against ``expected``; a bad copy is fetched once more.
 
     Args:
         label: What the object is to the user (its original path), for errors.
+        remedy: What the user can do about a missing or damaged object (a result is rendered again).
 
     Returns:
         Whether a second fetch was needed.
@@ -217,7 +222,7 @@ def fetch_verified(storage: Storage, key: str, dest: Path, expected: FileHash, *
             storage.get_file(key, tmp)
             is_good = hash_file(tmp).matches(expected)
         except NotFoundError as exc:
-            raise NotFoundError(f"{label} is missing from storage ({key}); upload it again.") from exc
+            raise NotFoundError(f"{label} is missing from storage ({key}); {remedy}.") from exc
         except IntegrityError:
             is_good = False
         if is_good:
@@ -226,7 +231,7 @@ def fetch_verified(storage: Storage, key: str, dest: Path, expected: FileHash, *
         tmp.unlink(missing_ok=True)
         log.warning("%s: the copy fetched from %s does not match its hash (attempt %s)", label, key, attempt)
     raise IntegrityError(
-        f"{label}: the stored object {key} does not match its recorded hash, even fetched twice; upload the file again."
+        f"{label}: the stored object {key} does not match its recorded hash, even fetched twice; {remedy}."
     )
 
 
@@ -244,7 +249,7 @@ def store_results(storage: Storage, task_id: int, frame: int, files: Sequence[Pa
             rel = PurePosixPath(Path(path).name)
         key = result_key(task_id, rel)
         storage.put_file(key, Path(path), md5=file_hash.md5)
-        stored.append(ResultFile(str(rel), key, file_hash.md5, file_hash.xxh64, file_hash.size))
+        stored.append(ResultFile(str(rel), key, file_hash.md5, file_hash.xxh64, file_hash.size, frame))
     record = {"frame": frame, "files": [r.to_dict() for r in stored]}
     storage.put_bytes(output_manifest_key(task_id, frame), json.dumps(record, indent=1).encode("utf-8"))
     return tuple(stored)
@@ -258,7 +263,8 @@ def stored_results(storage: Storage, task_id: int) -> list[ResultFile]:
             record = json.loads(storage.get_bytes(key))
             for item in record["files"]:
                 found[item["path"]] = ResultFile(
-                    str(item["path"]), str(item["key"]), str(item["hash"]), str(item["xxhash"]), int(item["size"])
+                    str(item["path"]), str(item["key"]), str(item["hash"]), str(item["xxhash"]), int(item["size"]),
+                    int(record["frame"]) if record.get("frame") is not None else None,
                 )
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"The results record {key} is unreadable: {exc}.") from exc

@@ -33,7 +33,7 @@ from rfarm.state.allocation import (
 )
 from rfarm.state.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
-from rfarm.submit.frames import chunk_frames
+from rfarm.submit.frames import format_frames
 from rfarm.state.models import Event, Frame, NodeFailure, Task, User, database
 from rfarm.state.states import (
     CLAIMABLE,
@@ -48,7 +48,7 @@ from rfarm.state.states import (
     check_move,
 )
 from rfarm.submit.request import SubmitRequest
-from rfarm.state.taskinfo import frame_counts
+from rfarm.state.taskinfo import MAX_ID, frame_counts
 from rfarm.state.users import get_user
 
 
@@ -125,14 +125,13 @@ def submit(request: SubmitRequest, *, user: str, limits: Limits = Limits(), now:
             options=dict(request.options),
             created_at=now,
         )
-        rows: list[tuple[Any, ...]] = []
-        # Test frames: one chunk each, claimed first at high priority.
-        for chunk, number in enumerate(tests):
-            rows.append((task.id, number, chunk, True, True, 0))
+        tid, first, size, rank = task.id, len(tests), request.chunk_size, priority * 2 + 1
+        # Test frames: one chunk each, claimed first at high priority; then the rest in chunks of
+        # ``size`` in order (as rfarm.submit.frames.chunk_frames groups them), computed rather than built: a task may
+        # have 100,000 frames.
+        rows: list[tuple[Any, ...]] = [(tid, number, chunk, True, True, 0) for chunk, number in enumerate(tests)]
         released = not tests
-        for offset, group in enumerate(chunk_frames(rest, request.chunk_size)):
-            for number in group:
-                rows.append((task.id, number, len(tests) + offset, False, released, priority * 2 + 1))
+        rows.extend((tid, number, first + i // size, False, released, rank) for i, number in enumerate(rest))
         _insert_frames(rows)
         _event(task.id, None, EventKind.SUBMITTED, f"{len(rows)} frames, {len(tests)} test frames", now=now,
                actor=user)
@@ -491,23 +490,64 @@ def resume_task(task_id: int, *, actor: str, now: datetime | None = None) -> Non
         _refresh_task(task.id, now)
 
 
-def retry_task(task_id: int, *, actor: str, failed_only: bool = False, now: datetime | None = None) -> int:
-    """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again."""
+@dataclass(frozen=True, slots=True)
+class Retried:
+    """What a retry did: frames queued again, and on how many nodes the task's blocklist was cleared."""
+
+    frames: int
+    nodes_cleared: int
+
+
+def retry_task(task_id: int, *, actor: str, failed_only: bool = False, frames: Sequence[int] | None = None,
+               now: datetime | None = None) -> Retried:
+    """Queue the task's failed (and, unless ``failed_only``, cancelled) frames again, or with ``frames``
+    exactly those frames, finished ones included; clears the task's blocklist in the same transaction,
+    since a node blocklisted for it would otherwise never take the frames again."""
     now = now or db_now()
-    states = (FrameState.FAILED,) if failed_only else (FrameState.FAILED, FrameState.CANCELLED)
     with database.atomic():
         task = Task.get_by_id(task_id)
-        n = _move_frames(
-            Frame.task == task.id, frm=states, to=FrameState.QUEUED,
-            failures=0, lost_leases=0, error=None, finished_at=None,
+        if frames is None:
+            states: tuple[FrameState, ...] = (FrameState.FAILED,) if failed_only else (FrameState.FAILED, FrameState.CANCELLED)
+            batches = [Frame.task == task.id]
+        else:
+            states = (FrameState.FAILED, FrameState.CANCELLED, FrameState.DONE)
+            batches = _chosen_frames(task.id, frames)
+        n = sum(_move_frames(
+            chosen, frm=states, to=FrameState.QUEUED,
+            failures=0, lost_leases=0, error=None, finished_at=None, progress=0, outputs=[],
             lease_token=None, lease_until=None, worker=None, is_released=True,
-        )
+        ) for chosen in batches)
         if n == 0:
+            if frames is not None:
+                raise UsageError(f"frames {format_frames(frames)} of task {task.id} are queued or rendering already")
             raise UsageError(f"task {task.id} has no {' or '.join(states)} frames to retry")
+        cleared = NodeFailure.delete().where(
+            (NodeFailure.task == task.id) & (NodeFailure.failures >= BLOCKLIST_AFTER)).execute()
+        NodeFailure.delete().where(NodeFailure.task == task.id).execute()
         _move_task(task.id, frm=task.status, to=TaskState.QUEUED, finished_at=None)
-        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {actor}", now=now, actor=actor)
+        blocklist = f"; blocklist cleared on {cleared} node{'s' if cleared != 1 else ''}" if cleared else ""
+        _event(task.id, None, EventKind.RETRIED, f"{n} frames by {actor}{blocklist}", now=now, actor=actor)
         _refresh_task(task.id, now)
-    return n
+    return Retried(n, int(cleared))
+
+
+#: frame numbers one statement names at most (SQLite binds up to 32,766 values)
+_BATCH = 10_000
+
+
+def _chosen_frames(task_id: int, numbers: Sequence[int]) -> list[Expression]:
+    """The task's frames named ``numbers``, in batches of :data:`_BATCH`; UsageError naming one it lacks."""
+    wanted = sorted(set(numbers))
+    batches = [[n for n in wanted[i:i + _BATCH] if abs(n) <= MAX_ID] for i in range(0, len(wanted), _BATCH)]
+    have: set[int] = set()
+    for part in batches:
+        have.update(n for (n,) in Frame.select(Frame.number)
+                    .where((Frame.task == task_id) & Frame.number.in_(part)).tuples())
+    missing = [n for n in wanted if n not in have]
+    if missing:
+        more = f" (nor {len(missing) - 1} more of the frames asked for)" if len(missing) > 1 else ""
+        raise UsageError(f"task {task_id} has no frame {missing[0]}{more}")
+    return [(Frame.task == task_id) & Frame.number.in_(part) for part in batches]
 
 
 # -- worker helpers ---------------------------------------------------------
@@ -525,7 +565,7 @@ def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: 
 
 
 __all__ = [
-    "Claim", "ClaimedFrame", "Limits", "NodeCaps", "SubmitRequest",
+    "Claim", "ClaimedFrame", "Limits", "NodeCaps", "Retried", "SubmitRequest",
     "cancel_task", "claim", "fail_frame", "finish_frame", "pause_task", "release_frames",
     "renew", "requeue_expired", "resume_task", "retry_task", "submit",
 ]

@@ -152,7 +152,8 @@ FRAME_MOVES: Mapping[FrameState, frozenset[FrameState]] = {
     _F.RUNNING: frozenset({_F.DONE, _F.FAILED, _F.QUEUED, _F.CANCELLED}),
     _F.FAILED: frozenset({_F.QUEUED}),
     _F.CANCELLED: frozenset({_F.QUEUED}),
-    _F.DONE: frozenset(),
+    # done → queued: only a retry that names the frame renders it again.
+    _F.DONE: frozenset({_F.QUEUED}),
 }
 
 _T = TaskState
@@ -166,7 +167,8 @@ TASK_MOVES: Mapping[TaskState, frozenset[TaskState]] = {
     _T.RENDERING: frozenset({_T.QUEUED, _T.HELD, _T.PAUSED, *_ENDINGS}),
     _T.HELD: frozenset({_T.QUEUED, _T.PAUSED, *_ENDINGS}),
     _T.PAUSED: frozenset({_T.QUEUED, *_ENDINGS}),
-    _T.DONE: frozenset(),
+    # done → queued: a retry of chosen frames renders them again.
+    _T.DONE: frozenset({_T.QUEUED}),
     _T.FAILED: frozenset({_T.QUEUED}),
     # cancelled → done: every frame had rendered before the cancel reached it.
     _T.CANCELLED: frozenset({_T.QUEUED, _T.DONE}),

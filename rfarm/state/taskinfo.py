@@ -4,7 +4,8 @@ Only :mod:`rfarm.state.scheduler` changes frame and task states; this module rea
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from peewee import fn
 
 from rfarm.errors import NotFoundError, UsageError
-from rfarm.state.models import Asset, Frame, Task, TaskAsset, User
+from rfarm.state.models import Asset, Frame, Task, TaskAsset, User, database
 from rfarm.state.states import CLAIMABLE, TERMINAL, FrameState, Priority, TaskState
 
 
@@ -136,6 +137,127 @@ def list_tasks(
     return [_info(t, counts.get(t.id, {}), []) for t in tasks]
 
 
+#: failing frames a task's summary lists at most
+FAILING_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSummary:
+    """A task at a glance, whatever its size: counts, progress, an ETA, its failing frames and why it waits.
+
+    ``failing``: up to :data:`FAILING_SHOWN` frames that failed or failed a render and wait to be tried again;
+    ``waiting``: one line per reason no node takes its queued frames (:mod:`rfarm.state.waiting`).
+    """
+
+    task: TaskInfo
+    progress: float
+    eta_s: float | None
+    failing: list[FrameInfo]
+    waiting: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task.to_dict(with_frames=False), "progress": self.progress, "eta_s": self.eta_s,
+                "failing": [f.to_dict() for f in self.failing], "waiting": list(self.waiting)}
+
+
+def task_summary(task: Task, now: datetime) -> TaskSummary:
+    """The task's :class:`TaskSummary`: a few aggregate reads, never every frame."""
+    from rfarm.state.waiting import waiting_reasons
+
+    info = _info(task, frame_counts([task.id]).get(task.id, {}), [])
+    c = info.counts
+    total = sum(c.values())
+    finished = c[FrameState.DONE] + c[FrameState.FAILED] + c[FrameState.CANCELLED]
+    rendering = Frame.select(fn.SUM(Frame.progress)).where(
+        (Frame.task == task.id) & (Frame.status == FrameState.RUNNING)).scalar() or 0.0
+    progress = round(100.0 * (finished + rendering / 100.0) / total, 1) if total else 100.0
+    failing_rows = (Frame.select(*_FRAME_COLUMNS)
+                    .where((Frame.task == task.id) & ((Frame.status == FrameState.FAILED)
+                           | ((Frame.failures > 0) & Frame.status.in_((FrameState.QUEUED, FrameState.RUNNING)))))
+                    .order_by(Frame.number).limit(FAILING_SHOWN).dicts())
+    failing = _info(task, {}, list(failing_rows)).frames
+    return TaskSummary(info, progress, _eta_s(task, info, now), failing, waiting_reasons(task, now))
+
+
+def _eta_s(task: Task, info: TaskInfo, now: datetime) -> float | None:
+    """Seconds until the last frame is done at the pace frames have been done since the first started."""
+    c = info.counts
+    left = c[FrameState.QUEUED] + c[FrameState.RUNNING]
+    if info.is_finished or not left or not c[FrameState.DONE]:
+        return None
+    first = Frame.select(fn.MIN(Frame.started_at)).where(Frame.task == task.id).scalar()
+    if isinstance(first, str):
+        first = datetime.fromisoformat(first)
+    if first is None or now <= first:
+        return None
+    return round((now - first).total_seconds() / c[FrameState.DONE] * left, 1)
+
+
+def iter_frames(task: Task, *, numbers: Iterable[int] | None = None, states: Iterable[str] = (),
+                limit: int | None = None) -> Iterator[FrameInfo]:
+    """The task's frames in :func:`task_info`'s order (test frames first), read a page at a time,
+    optionally only the frames ``numbers`` names or in ``states``, at most ``limit`` of them."""
+    wanted = list(states)
+    bad = [s for s in wanted if s not in set(FrameState)]
+    if bad:  # refused before the first frame is read (a caller may already be writing them out)
+        raise UsageError(f"unknown frame state {bad[0]!r}: use one of {', '.join(FrameState)}")
+    # a number no column can hold names no frame
+    chosen = None if numbers is None else sorted(n for n in set(numbers) if abs(n) <= MAX_ID)
+    return _frame_pages(task, chosen, wanted, limit)
+
+
+def _frame_pages(task: Task, chosen: list[int] | None, wanted: list[str], limit: int | None) -> Iterator[FrameInfo]:
+    query = Frame.select(*_FRAME_COLUMNS).where(Frame.task == task.id)
+    if wanted:
+        query = query.where(Frame.status.in_(wanted))
+    if chosen is not None:
+        if not chosen:
+            return
+        query = query.where((Frame.number >= chosen[0]) & (Frame.number <= chosen[-1]))
+        keep = set(chosen)
+    left = limit
+    for is_test in (True, False):
+        after: int | None = None
+        while left is None or left > 0:
+            page = query.where(Frame.is_test == is_test)
+            if after is not None:
+                page = page.where(Frame.number > after)
+            size = _PAGE if left is None or chosen is not None else min(_PAGE, left)
+            rows = _raw_rows(page.order_by(Frame.number).limit(size))
+            if not rows:
+                break
+            after = rows[-1]["number"]
+            if chosen is not None:
+                rows = [r for r in rows if r["number"] in keep]
+            if left is not None:
+                rows = rows[:left]
+                left -= len(rows)
+            yield from map(_frame, rows)
+
+
+#: frames read from the database at a time
+_PAGE = 5000
+
+
+def _raw_rows(query: Any) -> list[dict[str, Any]]:
+    """The rows of a query on :data:`_FRAME_COLUMNS` as :func:`_frame` takes them, converted here rather
+    than by the models' fields (three times faster, which a 100,000-frame ``status --json`` feels)."""
+    out = []
+    for number, status, attempts, is_test, worker, error, started, finished, outputs, progress in (
+            database.execute(query).fetchall()):
+        out.append({
+            "number": number, "status": status, "attempts": attempts, "is_test": bool(is_test), "worker": worker,
+            "error": error, "started_at": _stamp(started), "finished_at": _stamp(finished),
+            "outputs": [] if outputs in (None, "[]") else json.loads(outputs), "progress": float(progress),
+        })
+    return out
+
+
+def _stamp(value: datetime | str | None) -> datetime | None:
+    """A stored time as a datetime (SQLite keeps text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True, slots=True)
 class FrameLog:
     """Where a frame's latest log is: a file on this machine, or (``path`` None) only in storage."""
@@ -256,21 +378,22 @@ def _info(task: Task, counts: dict[str, int], frames: list[dict[str, Any]]) -> T
         created_at=iso(task.created_at) or "",
         finished_at=iso(task.finished_at),
         counts={str(s): counts.get(s, 0) for s in FrameState},
-        frames=[
-            FrameInfo(
-                frame=f["number"],
-                status=f["status"],
-                attempts=f["attempts"],
-                is_test=f["is_test"],
-                worker=f["worker"],
-                error=f["error"],
-                started_at=iso(f["started_at"]),
-                finished_at=iso(f["finished_at"]),
-                outputs=list(f["outputs"] or []),
-                progress=f["progress"],
-            )
-            for f in frames
-        ],
+        frames=[_frame(f) for f in frames],
+    )
+
+
+def _frame(f: dict[str, Any]) -> FrameInfo:
+    return FrameInfo(
+        frame=f["number"],
+        status=f["status"],
+        attempts=f["attempts"],
+        is_test=f["is_test"],
+        worker=f["worker"],
+        error=f["error"],
+        started_at=iso(f["started_at"]),
+        finished_at=iso(f["finished_at"]),
+        outputs=list(f["outputs"] or []),
+        progress=f["progress"],
     )
 
 

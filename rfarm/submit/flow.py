@@ -43,7 +43,14 @@ def send(
     analysis: AnalysisResult | None,
     on_progress: ProgressCallback | None = None,
 ) -> submission.Submitted:
-    """Upload what the farm lacks and record the task (:func:`submission.submit`) through the hash cache."""
+    """Upload what the farm lacks and record the task (:func:`submission.submit`) through the hash cache.
+
+    On the farm's own machine a task with too many frames is refused before anything is uploaded
+    (a server checks its own limit when it records the task)."""
+    if not config.server_url:
+        from rfarm.submit.recording import check_frame_count
+
+        check_frame_count(request, config)
     with hash_cache(config) as cache:
         return submission.submit(api, caller, request, files=files, analysis=analysis, cache=cache,
                                  on_progress=on_progress)

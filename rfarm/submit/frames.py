@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from rfarm.errors import UsageError
 
 MAX_FRAMES = 1_000_000
-_RANGE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:[x:](\d+))?)?$")
+#: a frame number has at most this many digits (a database holds none longer than 19)
+_DIGITS = 30
+_RANGE = re.compile(rf"^(-?\d{{1,{_DIGITS}}})(?:-(-?\d{{1,{_DIGITS}}})(?:[x:](\d{{1,{_DIGITS}}}))?)?$")
 
 
 def parse_frames(spec: str) -> list[int]:

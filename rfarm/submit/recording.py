@@ -14,6 +14,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from rfarm.config import Config
 from rfarm.state import scheduler
 from rfarm.state.allocation import Needs, check_capacity
 from rfarm.state.db import db_now
@@ -40,10 +41,11 @@ def record_task(
     """Record ``request`` for ``user``; returns the task id and the farm's warnings.
 
     Raises:
-        UsageError: the request needs hardware no node has, names an unknown
+        UsageError: the request has more frames than ``max_frames_per_task``, needs hardware no node has, names an unknown
             hardware config, or its manifest names files ``user`` never uploaded.
         StorageError: the manifest could not be stored (nothing is recorded).
     """
+    check_frame_count(request, farm.config)
     queue = farm.queue  # refuses a misconfigured queue before anything is recorded
     now = db_now()
     request = with_hardware_config(request)
@@ -60,6 +62,14 @@ def record_task(
     priority = 0 if request.test_frames else Priority(request.priority).order
     queue.notify(task_id, priority=priority, count=min(request.chunk_count, WAKE_LIMIT))
     return task_id, warnings
+
+
+def check_frame_count(request: SubmitRequest, config: Config) -> None:
+    """UsageError when the task has more frames than the farm's ``max_frames_per_task``."""
+    limit = config.max_frames_per_task
+    if len(request.frames) > limit:
+        raise UsageError(f"the task has {len(request.frames):,} frames, more than max_frames_per_task ({limit:,}): "
+                         "split it into several tasks, or raise the limit with rfarm config set max_frames_per_task N")
 
 
 def _record_with_manifest(

@@ -37,7 +37,7 @@ def test_submit_status_list_and_control(both, scene: Path) -> None:  # type: ign
     tid = doc["task_id"]
     assert (doc["status"], doc["frames"], doc["test_frames"], doc["files"]) == ("queued", 3, [2], "upload")
     status = ok("status", str(tid), env=alice)
-    assert set(status) == TASK_KEYS | {"frames"} and status["user"] == "alice"
+    assert set(status) == TASK_KEYS | {"progress", "eta_s", "waiting", "frames"} and status["user"] == "alice"
     assert sorted(f["frame"] for f in status["frames"]) == [1, 2, 3]
     assert [t["task_id"] for t in ok("list", env=alice)] == [tid]
     assert [t["task_id"] for t in ok("list", "--status", "queued", env=alice)] == [tid]
@@ -45,7 +45,8 @@ def test_submit_status_list_and_control(both, scene: Path) -> None:  # type: ign
     assert ok("pause", str(tid), env=alice) == {"task_id": tid, "status": "paused"}
     assert ok("resume", str(tid), env=alice)["status"] == "queued"
     assert ok("cancel", str(tid), env=alice) == {"task_id": tid, "status": "cancelled", "frames_cancelled": 3}
-    assert ok("retry", str(tid), env=alice) == {"task_id": tid, "status": "queued", "frames_requeued": 3}
+    assert ok("retry", str(tid), env=alice) == {"task_id": tid, "status": "queued", "frames_requeued": 3,
+                                                "blocklist_cleared": 0}
     assert set(ok("cleanup", str(tid), env=alice)) == {"task_id", "status", "removed"}
     if both.remote:
         assert not (Path(alice["RFARM_HOME"]) / "rfarm.db").exists(), "no database on the artist's machine"

@@ -19,6 +19,7 @@ CLI = PACKAGE / "cli"
 ALLOWED = {
     "rfarm", "rfarm.api", "rfarm.state.users", "rfarm.state.states", "rfarm.config", "rfarm.errors", "rfarm.files.progress",
     "rfarm.submit.scene", "rfarm.files.hashing", "rfarm.submit.submission", "rfarm.files.upload", "rfarm.files.download",
+    "rfarm.submit.frames",  # frame specs (1-100x2) parsed on the user's machine
     "rfarm.submit.flow",  # the analysis and the hash-cached send, through the seam, that the add-ons share
     "rfarm.integrations.install",  # writes the DCC add-ons into this user's folders
     "rfarm.wire",  # records as JSON documents

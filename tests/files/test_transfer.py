@@ -288,8 +288,15 @@ def test_download_verifies_results(store: CountingStorage, tmp_path: Path) -> No
     store.damage_next = 1
     assert download(tid, store, tmp_path / "dl2").refetched == 1
     (store.root / "tasks" / str(tid) / "results" / "d1" / "f001.bin").write_bytes(b"changed")
-    with pytest.raises(IntegrityError, match=r"result d1/f001\.bin"):
-        download(tid, store, tmp_path / "dl3")
+    (store.root / "tasks" / str(tid) / "results" / "d0" / "f000.bin").unlink()
+    summary = download(tid, store, tmp_path / "dl3")
+    # the bad files are reported, each with the frame that rendered it; the good one is still fetched
+    assert [(b.path, b.frame, b.problem) for b in summary.bad] == [("d0/f000.bin", 1, "missing"),
+                                                                   ("d1/f001.bin", 1, "corrupt")]
+    assert "result d1/f001.bin" in summary.bad[1].message and "upload" not in summary.bad[0].message
+    assert (summary.files, summary.bad_frames) == (1, [1])
+    assert (tmp_path / "dl3" / files[2].relative_to(base)).read_bytes() == files[2].read_bytes()
+    assert not (tmp_path / "dl3" / "d1" / "f001.bin").exists()
     with pytest.raises(NotFoundError, match="no results"):
         download(new_task(), store, tmp_path / "dl4")
     with pytest.raises(NotFoundError, match="no task"):  # another user's results are not there for alice
@@ -305,8 +312,8 @@ def test_oss_upload_and_download_catch_corruption(tmp_path: Path, farm: Any, oss
     server.add_fault("bad-crc", op="GetObject", skip=2)  # after the two frames' records
     assert download(tid, storage, tmp_path / "dl").refetched == 1
     server.corrupt(f"farm/tasks/{tid}/results/d0/f000.bin")
-    with pytest.raises(IntegrityError, match=r"result d0/f000\.bin: the stored object"):
-        download(tid, storage, tmp_path / "dl2")
+    (bad,) = download(tid, storage, tmp_path / "dl2").bad
+    assert bad.problem == "corrupt" and bad.message.startswith("result d0/f000.bin: the stored object")
 
 
 def test_a_result_record_cannot_write_outside_the_destination(store: CountingStorage, tmp_path: Path) -> None:

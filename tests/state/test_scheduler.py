@@ -517,14 +517,14 @@ def test_retry_failed_only_or_everything(any_farm: Any) -> None:
     finish(must_claim())  # frame 2 done
     scheduler.cancel_task(tid, actor=TEST_USER)  # frames 3, 4 cancelled
     assert {n: f.status for n, f in frames_of(tid).items()} == {1: "failed", 2: "done", 3: "cancelled", 4: "cancelled"}
-    assert scheduler.retry_task(tid, actor=TEST_USER, failed_only=True) == 1
+    assert scheduler.retry_task(tid, actor=TEST_USER, failed_only=True).frames == 1
     rows = frames_of(tid)
     assert (rows[1].status, rows[1].failures, rows[1].error) == ("queued", 0, None)
     assert (rows[3].status, rows[4].status) == ("cancelled", "cancelled")
     assert task_status(tid) in ("queued", "rendering")
     with pytest.raises(UsageError, match="no failed frames"):
         scheduler.retry_task(tid, actor=TEST_USER, failed_only=True)
-    assert scheduler.retry_task(tid, actor=TEST_USER) == 2
+    assert scheduler.retry_task(tid, actor=TEST_USER).frames == 2
     assert {n: f.status for n, f in frames_of(tid).items()} == {1: "queued", 2: "done", 3: "queued", 4: "queued"}
     for _ in range(3):
         finish(must_claim())

@@ -237,7 +237,7 @@ def test_every_move_the_scheduler_makes_is_in_the_tables(record_moves: None) -> 
     assert scheduler.release_frames(claim().token) == 1
     claim()
     assert scheduler.cancel_task(t3, actor=TEST_USER) == 2  # one running, one queued
-    assert scheduler.retry_task(t3, actor=TEST_USER) == 2
+    assert scheduler.retry_task(t3, actor=TEST_USER).frames == 2
     scheduler.pause_task(t3, actor=TEST_USER)
     scheduler.cancel_task(t3, actor=TEST_USER)
 
@@ -260,6 +260,9 @@ def test_every_move_the_scheduler_makes_is_in_the_tables(record_moves: None) -> 
     finish(claim())
     finish(claim())
     assert status(t6) == TaskState.DONE
+    assert scheduler.retry_task(t6, actor=TEST_USER, frames=[3]).frames == 1  # a done frame named again
+    finish(claim())
+    assert status(t6) == TaskState.DONE
 
     recorded = set(database.execute_sql("SELECT kind, old, new FROM moves").fetchall())
     frame_moves = {(old, new) for kind, old, new in recorded if kind == Frame._meta.table_name}
@@ -268,7 +271,7 @@ def test_every_move_the_scheduler_makes_is_in_the_tables(record_moves: None) -> 
     assert task_moves <= edges(TASK_MOVES), sorted(task_moves - edges(TASK_MOVES))
     assert {("queued", "rendering"), ("rendering", "held"), ("held", "paused"), ("paused", "queued"),
             ("failed", "queued"), ("cancelled", "queued"), ("rendering", "cancelled"),
-            ("rendering", "done"), ("rendering", "failed")} <= task_moves
+            ("rendering", "done"), ("rendering", "failed"), ("done", "queued")} <= task_moves
 
 
 def test_a_frame_not_held_cannot_be_moved(farm: Any) -> None:
@@ -297,8 +300,10 @@ def test_check_move_refuses_what_the_table_forbids(table: Any, kind: Any) -> Non
                 assert frm not in sources(table, to)
 
 
-def test_done_frames_and_tasks_are_final() -> None:
-    assert FRAME_MOVES[FrameState.DONE] == frozenset() and TASK_MOVES[TaskState.DONE] == frozenset()
+def test_done_frames_and_tasks_only_go_back_to_the_queue() -> None:
+    """A done frame is rendered again only when a retry names it (``rfarm retry TASK --frames N``)."""
+    assert FRAME_MOVES[FrameState.DONE] == frozenset({FrameState.QUEUED})
+    assert TASK_MOVES[TaskState.DONE] == frozenset({TaskState.QUEUED})
 
 
 # -- the vocabulary ---------------------------------------------------------------------------

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, BackgroundTasks, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from rfarm.errors import NotFoundError, UsageError
@@ -44,6 +45,7 @@ class Change(BaseModel):
     frames_cancelled: Optional[int] = None
     frames_requeued: Optional[int] = None
     removed: Optional[bool] = None
+    blocklist_cleared: Optional[int] = None
 
 
 class LogEntry(BaseModel):
@@ -68,6 +70,7 @@ class Result(BaseModel):
     hash: str
     xxhash: str
     size: int
+    frame: Optional[int] = None
 
 
 def _request(doc: dict[str, Any]) -> SubmitRequest:
@@ -106,6 +109,35 @@ def task_status(task_id: str, farm: Farm, who: Who, frames: bool = True) -> Task
     return farm.task(who, task_id, with_frames=frames).to_dict(with_frames=frames)
 
 
+@router.get("/{task_id}/summary", response_model=TaskDoc,
+            summary="Counts, progress, ETA, failing frames and why no node takes the task")
+def task_summary(task_id: str, farm: Farm, who: Who) -> TaskDoc:
+    return farm.task_summary(who, task_id).to_dict()
+
+
+def _frame_numbers(spec: Optional[str]) -> Optional[list[int]]:
+    from rfarm.submit.frames import parse_frames
+
+    return None if spec is None else parse_frames(spec)
+
+
+@router.get("/{task_id}/frames", summary="The task's frames, one JSON document a line, streamed",
+            response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
+def task_frames(
+    task_id: str, farm: Farm, who: Who,
+    frames: Annotated[Optional[str], Query(max_length=10_000, description="Only these frames: 1-100, 1,5,10-20.")] = None,
+    state: Annotated[list[str], Query(description="Only frames in these states.")] = [],  # noqa: B006
+    limit: Annotated[Optional[int], Query(ge=1, le=2**31)] = None,
+) -> StreamingResponse:
+    found = farm.iter_frames(who, task_id, frames=_frame_numbers(frames), states=state, limit=limit)
+
+    def lines() -> Iterator[bytes]:
+        for frame in found:
+            yield (json.dumps(frame.to_dict()) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
 def _change(change: Any) -> Change:
     return Change(**change.to_dict())
 
@@ -126,8 +158,11 @@ def resume(task_id: str, farm: Farm, who: Who) -> Change:
 
 
 @router.post("/{task_id}/retry", response_model=Change, response_model_exclude_none=True)
-def retry(task_id: str, farm: Farm, who: Who, failed_only: bool = False) -> Change:
-    return _change(farm.retry(who, task_id, failed_only=failed_only))
+def retry(
+    task_id: str, farm: Farm, who: Who, failed_only: bool = False,
+    frames: Annotated[Optional[str], Query(max_length=10_000, description="Exactly these frames, done ones too.")] = None,
+) -> Change:
+    return _change(farm.retry(who, task_id, failed_only=failed_only, frames=_frame_numbers(frames)))
 
 
 @router.post("/{task_id}/cleanup", response_model=Change, response_model_exclude_none=True)
