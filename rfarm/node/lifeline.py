@@ -29,6 +29,8 @@ import subprocess
 import sys
 import threading
 
+#: how the lifeline says that the render's program could not be started (one line, read as the error)
+START_FAILED = "rfarm: cannot start "
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -91,7 +93,7 @@ def main(argv: list[str]) -> int:
     try:
         child = subprocess.Popen(argv[2:], preexec_fn=lambda: _die_with(me))
     except OSError as exc:
-        print(f"rfarm: cannot start {argv[2]}: {exc.strerror or exc}", flush=True)
+        print(f"{START_FAILED}{argv[2]}: {exc.strerror or exc}", flush=True)
         return 127
     threading.Thread(target=_watch, args=(fd,), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: _kill_all())

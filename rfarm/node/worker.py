@@ -166,6 +166,9 @@ class Worker:
         renderers = self._renderer_versions
         if renderers is None:
             renderers = node_renderers(self.config)
+        if not renderers:
+            log.warning("node %s offers no renderer: it claims nothing until one is installed or configured",
+                        self.name)
         node = nodes.register_node(self.name, self.hardware, tags=list(self.tags), renderers=renderers)
         self._is_enabled = node.is_enabled
         self._caps = NodeCaps(self.hardware.ram_gb, len(self.hardware.gpus), self.hardware.gpu_memory_gb,
@@ -325,7 +328,7 @@ class Worker:
             proc = self._start(run, renderer, gpus)
             if proc is not None:
                 for line in proc.lines():
-                    fed = tracker.feed(renderer.parse_line(line), time.monotonic())
+                    fed = tracker.feed(renderer.parse_line(line), time.monotonic(), line)
                     self._log(run, fed.frame, line + "\n")
                     if fed.finished is not None and run.stop_reason is None:
                         self._finish(run, renderer, fed.finished)

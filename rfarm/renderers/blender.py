@@ -46,6 +46,17 @@ class BlenderRenderer(Renderer):
         """The configured or found ``blender``, else the Python with the bpy module."""
         return self.executable or self.python
 
+    def unavailable(self) -> str | None:
+        """Why this node cannot render Blender: the program is missing, or it does not answer its version."""
+        if self.python:  # the bpy module: it answers through its package's version
+            return None if self.version() else "the bpy module has no version"
+        missing = super().unavailable()
+        if missing:
+            return missing
+        if self.version() is None:
+            return f"{self.executable} --version did not answer with a Blender version"
+        return None
+
     def node_version(self) -> str:
         """``major.minor`` of :meth:`version`, "" when unknown."""
         version = self.version()
