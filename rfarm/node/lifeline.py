@@ -1,6 +1,6 @@
 """Run a render so that it never outlives its worker (POSIX).
 
-``python -m rfarm.node.lifeline FD -- COMMAND...`` runs COMMAND as its child and
+``python -m rfarm.node.lifeline FD --node NAME -- COMMAND...`` runs COMMAND as its child and
 watches FD, the read end of a pipe whose write end only the worker holds. The
 worker is this process's parent; the render is this process's child.
 
@@ -19,7 +19,8 @@ worker is this process's parent; the render is this process's child.
 * When the render exits, the descendants it left behind are killed too.
 
 End-of-file is sticky, so a worker that died before the watch began is seen
-at once.
+at once. ``--node`` names the worker's node on the command line, so a restarted
+worker can tell whether a render of its previous run is still alive.
 """
 from __future__ import annotations
 
@@ -84,10 +85,11 @@ def _watch(fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] != "--":
-        print("usage: python -m rfarm.node.lifeline FD -- COMMAND...", file=sys.stderr)
+    if len(argv) < 5 or argv[1] != "--node" or argv[3] != "--":
+        print("usage: python -m rfarm.node.lifeline FD --node NAME -- COMMAND...", file=sys.stderr)
         return 2
     fd = int(argv[0])
+    argv = [argv[0], *argv[3:]]
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     me = os.getpid()
     try:

@@ -27,7 +27,8 @@ IS_WINDOWS = os.name == "nt"
 class RenderProcess:
     """A started render: its merged stdout/stderr lines, its exit code, and a tree kill."""
 
-    def __init__(self, argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None, node: str = "") -> None:
+        """``node``: the worker's node, named on the lifeline's command line (:func:`node_renders`)."""
         self.argv = argv
         self._lifeline_w: int | None = None
         self._job: RenderJobObject | None = None
@@ -46,7 +47,7 @@ class RenderProcess:
             self.popen, self._job = start_in_job(spawn, Kernel32())
         else:
             r, w = os.pipe()
-            cmd = [sys.executable, "-m", "rfarm.node.lifeline", str(r), "--", *argv]
+            cmd = [sys.executable, "-m", "rfarm.node.lifeline", str(r), "--node", node, "--", *argv]
             try:
                 self.popen = subprocess.Popen(cmd, pass_fds=(r,), start_new_session=True, **common)  # type: ignore[call-overload]
             finally:
@@ -96,6 +97,19 @@ class RenderProcess:
         if self._job is not None:
             self._job.close()
             self._job = None
+
+
+def node_renders(node: str) -> list[psutil.Process]:
+    """The renders (their lifelines) of ``node`` alive on this machine (POSIX; none on Windows)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "rfarm.node.lifeline" not in cmdline:
+            continue
+        at = cmdline.index("rfarm.node.lifeline")  # python -m rfarm.node.lifeline FD --node NAME -- ...
+        if cmdline[at + 2 : at + 4] == ["--node", node]:
+            found.append(proc)
+    return found
 
 
 def kill_process_tree(pid: int, *, grace_s: float = 3.0, group: bool = False) -> None:

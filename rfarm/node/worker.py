@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
+import psutil
 from peewee import PeeweeException
 
 from rfarm.state import nodes, scheduler
@@ -42,9 +43,9 @@ from rfarm.state.farm import open_farm
 from rfarm.node.frame_tracker import FrameTracker
 from rfarm.node.hardware import Hardware, detect_hardware
 from rfarm.node.lease import LeaseKeeper
-from rfarm.state.models import database
+from rfarm.state.models import Node, database
 from rfarm.node.preparation import NodeFiles
-from rfarm.node.process import RenderProcess
+from rfarm.node.process import RenderProcess, node_renders
 from rfarm.state.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
 from rfarm.renderers.base import Renderer, RenderJob
@@ -169,10 +170,26 @@ class Worker:
         if not renderers:
             log.warning("node %s offers no renderer: it claims nothing until one is installed or configured",
                         self.name)
+        previous = Node.get_or_none(Node.name == self.name)
         node = nodes.register_node(self.name, self.hardware, tags=list(self.tags), renderers=renderers)
         self._is_enabled = node.is_enabled
+        if previous is not None and self._previous_run_died(previous.hostname, previous.pid):
+            if moved := scheduler.requeue_expired(worker=self.name):
+                log.warning("node %s: its previous run (PID %s) died; its %s frames are back in the queue",
+                            self.name, previous.pid, moved)
         self._caps = NodeCaps(self.hardware.ram_gb, len(self.hardware.gpus), self.hardware.gpu_memory_gb,
                               frozenset(self.tags), renderers)
+
+    def _previous_run_died(self, hostname: str, pid: int) -> bool:
+        """Whether the last run of this node was on this machine, has ended and left no render alive.
+
+        Then no lease of its frames is held by anyone, and they can go back to
+        the queue at once rather than when their lease runs out. A PID that
+        runs again (reused) counts as alive: the lease decides then.
+        """
+        if hostname != self.hardware.hostname or pid in (0, os.getpid()):
+            return False
+        return not psutil.pid_exists(pid) and not node_renders(self.name)
 
     def run(self) -> int:
         """Render until stopped; returns the number of render processes run."""
@@ -377,7 +394,7 @@ class Worker:
         env = dict(os.environ)
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
-        proc = RenderProcess(argv, cwd=run.attempt, env=env)
+        proc = RenderProcess(argv, cwd=run.attempt, env=env, node=self.name)
         run.attach(proc)
         return proc
 
