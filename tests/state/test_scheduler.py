@@ -617,8 +617,6 @@ def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Pat
 
 
 def test_a_node_whose_previous_run_died_gets_its_frames_requeued_before_their_lease_ends(farm: Any) -> None:
-    from rfarm.state.models import Frame
-
     task = scheduler.submit(SubmitRequest(scene="/a.blend", renderer="blender", frames=[1, 2]), user="alice")
     dead = scheduler.claim("n1", lease_s=3600)
     alive = scheduler.claim("n2", lease_s=3600)
