@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +109,11 @@ class BlenderRenderer(Renderer):
         return None
 
     def version(self) -> tuple[int, int] | None:
-        """The Blender version this node renders with, or None when unknown."""
+        """The Blender version this node renders with, or None when unknown (asked once per instance)."""
+        return self._asked_version
+
+    @cached_property
+    def _asked_version(self) -> tuple[int, int] | None:
         if self.python:
             from importlib.metadata import PackageNotFoundError, version
 
