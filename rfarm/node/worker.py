@@ -394,7 +394,12 @@ class Worker:
         env = dict(os.environ)
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
-        proc = RenderProcess(argv, cwd=run.attempt, env=env, node=self.name)
+        try:
+            proc = RenderProcess(argv, cwd=run.attempt, env=env, node=self.name)
+        except (FileNotFoundError, PermissionError) as exc:  # Windows starts the program itself (no lifeline)
+            for number in run.tracker.unfinished:
+                self._fail(run, number, f"cannot start {argv[0]}: {exc.strerror or exc}")
+            return None
         run.attach(proc)
         return proc
 

@@ -101,3 +101,24 @@ def test_a_render_that_cannot_start_fails_with_its_cause(farm: Any, config: Any,
     frame = Frame.get()
     assert frame.failures >= 1
     assert frame.error == "cannot start /nope/blender: No such file or directory"
+
+
+def test_a_render_windows_cannot_start_fails_with_its_cause(farm: Any, config: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows the worker starts the program itself, so Popen's error reaches the worker (a stand-in raises it)."""
+    import rfarm.node.worker
+
+    def windows_popen_stand_in(argv: list[str], **_: Any) -> None:
+        raise FileNotFoundError(2, "The system cannot find the file specified")
+
+    monkeypatch.setattr(rfarm.node.worker, "RenderProcess", windows_popen_stand_in)
+    scene = tmp_path / "shot.blend"
+    scene.write_bytes(b"BLENDER17-01v0500" + bytes(47))
+    scheduler.submit(SubmitRequest(scene=str(scene), renderer="blender", frames=[1]), user="alice")
+    broken = dataclasses.replace(config, blender_executable="C:/Blender/blender.exe")
+    worker = Worker(broken, name="n1", burst=True, hardware=Hardware("host", "Linux", "6", 4, 16.0),
+                    renderers={"blender": "5.0"})
+    worker.run()
+    assert worker.failed is None
+    frame = Frame.get()
+    assert frame.error == "cannot start C:/Blender/blender.exe: The system cannot find the file specified"
