@@ -88,14 +88,13 @@ def main(argv: list[str]) -> int:
     if len(argv) < 5 or argv[1] != "--node" or argv[3] != "--":
         print("usage: python -m rfarm.node.lifeline FD --node NAME -- COMMAND...", file=sys.stderr)
         return 2
-    fd = int(argv[0])
-    argv = [argv[0], *argv[3:]]
+    fd, command = int(argv[0]), argv[4:]
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     me = os.getpid()
     try:
-        child = subprocess.Popen(argv[2:], preexec_fn=lambda: _die_with(me))
+        child = subprocess.Popen(command, preexec_fn=lambda: _die_with(me))
     except OSError as exc:
-        print(f"{START_FAILED}{argv[2]}: {exc.strerror or exc}", flush=True)
+        print(f"{START_FAILED}{command[0]}: {exc.strerror or exc}", flush=True)
         return 127
     threading.Thread(target=_watch, args=(fd,), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: _kill_all())

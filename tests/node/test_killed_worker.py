@@ -197,3 +197,16 @@ def test_a_restarted_node_leaves_alone_the_frames_of_a_run_still_alive(tmp_path:
     code, out, err = run_cli("status", str(task_id), "--json", env=env)
     (frame,) = json.loads(out)["frames"]
     assert (frame["status"], frame["attempts"]) == ("running", 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_render_dies_with_its_lifeline_too(tmp_path: Path) -> None:
+    from rfarm.node.process import RenderProcess
+
+    proc = RenderProcess([sys.executable, "-c", "import time; time.sleep(600)"], cwd=tmp_path, node="n1")
+    try:
+        render = wait_for("the render", lambda: psutil.Process(proc.pid).children(), 30)
+        os.kill(proc.pid, signal.SIGKILL)  # the lifeline itself, as the OOM killer might pick it
+        assert_gone_within_2_s(render)  # type: ignore[arg-type]
+    finally:
+        proc.kill_tree()
