@@ -22,6 +22,10 @@ def worker(
 ) -> int:
     """Claim and render frames until stopped (Ctrl+C or SIGTERM release the current frame).
 
+    Exits 0 when stopped by SIGTERM or done (--burst), 130 on Ctrl+C, 1 when a
+    --burst worker stopped on an unexpected error (without --burst it logs the
+    error and carries on after a pause).
+
     Example: rfarm worker --name node01
     """
     from rich.logging import RichHandler
@@ -42,10 +46,21 @@ def worker(
 
         raise UsageError("--slots must be at least 1")
     node = Worker(config, name=name, burst=burst, slots=slots, tags=tuple(tag))
+    interrupted: list[int] = []
+
+    def on_signal(sig: int, _frame: object) -> None:
+        if sig == signal.SIGINT:
+            interrupted.append(sig)
+        node.stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
         if sig is not None:
-            signal.signal(sig, lambda *_: node.stop())
+            signal.signal(sig, on_signal)
     err_console().print(f"worker {node.name}: rendering from {masked(KEYS['database_url'], config.database)}", soft_wrap=True)
     rendered = node.run()
-    err_console().print(f"worker {node.name}: stopped after {rendered} renders")
-    return 0
+    if node.failed:
+        err_console().print(f"worker {node.name}: stopped after {rendered} renders on an error: {node.failed}",
+                            soft_wrap=True)
+        return 1
+    err_console().print(f"worker {node.name}: stopped after {rendered} renders" + (": interrupted" if interrupted else ""))
+    return 130 if interrupted else 0

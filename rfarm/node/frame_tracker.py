@@ -6,12 +6,20 @@ the render is on, each frame's progress and reported outputs, the error
 lines, which frames are still unfinished, and whether a frame ran past its
 timeout or stopped making progress. It does no I/O and reads no clock: the
 worker passes the time in, so tests replay a recorded log at any speed.
+
+The error lines are the causes, whatever the renderer: of a Python traceback
+(Blender's, a DCC's scripts', rfarm's own) only its exception line counts, never
+its head or its frames, and the lifeline's line for a program that could not be
+started counts too.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rfarm.node.lifeline import START_FAILED
 from rfarm.renderers.base import RenderEvent
+
+TRACEBACK_HEAD = "Traceback (most recent call last):"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ class FrameTracker:
         self.outputs: dict[int, list[str]] = {}
         self.errors: list[str] = []
         self._unfinished = set(frames)
+        self._in_traceback = False
 
     @property
     def unfinished(self) -> list[int]:
@@ -49,14 +58,17 @@ class FrameTracker:
         left = set(self._unfinished)  # one copy: the lease watcher reads this from another thread
         return [n for n in self.frames if n in left]
 
-    def feed(self, event: RenderEvent | None, now: float) -> Fed:
-        """Take the event of one log line read at ``now``.
+    def feed(self, event: RenderEvent | None, now: float, line: str = "") -> Fed:
+        """Take the event of one log ``line`` read at ``now``.
 
         The frame the line belongs to is the current frame once a line naming
         an unfinished frame has made that one current. A frame the event
         marks done is returned as ``finished`` while it is unfinished; it stays
         so until :meth:`close` records its outcome.
         """
+        error = self._error(line, event)
+        if error:
+            self.errors.append(error)
         if event is None:
             return Fed(self.current)
         if event.frame is not None and event.frame in self._unfinished and event.frame != self.current:
@@ -72,10 +84,23 @@ class FrameTracker:
                 later = [n for n in self.frames if n > number and n in self._unfinished]
                 if later:
                     self._begin(later[0], now)
-        if event.error:
-            self.errors.append(event.error)
         finished = event.frame if event.frame_done and event.frame in self._unfinished else None
         return Fed(line_frame, finished)
+
+    def _error(self, line: str, event: RenderEvent | None) -> str | None:
+        """The cause ``line`` states: a traceback's exception line (not its head nor its frames), or the event's."""
+        text = line.strip()
+        if TRACEBACK_HEAD in text:
+            self._in_traceback = True
+            return None
+        if self._in_traceback:
+            if not text or line[:1] in (" ", "\t"):
+                return None  # a frame of the traceback, or its source line
+            self._in_traceback = False
+            return text
+        if text.startswith(START_FAILED):
+            return text.removeprefix("rfarm: ")
+        return event.error if event is not None else None
 
     def close(self, number: int) -> None:
         """``number`` has its outcome (finished or failed): it is no longer unfinished."""

@@ -1,10 +1,11 @@
 """Render processes that can be killed as a tree and never outlive their worker.
 
 POSIX: the render runs under :mod:`rfarm.node.lifeline` in a new session (its own
-process group); the lifeline kills the group when the worker's end of a pipe
-closes. Windows: the render starts in a new process group and is put in a Job
-Object with KILL_ON_JOB_CLOSE, so the OS kills the tree when the worker's
-handle closes (also when the worker is killed).
+process group); the lifeline, which outlives the worker, kills the render's
+tree when the worker's end of a pipe closes. Windows (:mod:`rfarm.node.winjob`):
+the render is created suspended, put in a Job Object with KILL_ON_JOB_CLOSE and
+only then resumed, so the OS kills its whole tree when the worker's handle
+closes (also when the worker is killed).
 """
 from __future__ import annotations
 
@@ -18,16 +19,19 @@ from typing import IO
 
 import psutil
 
+from rfarm.node.winjob import Kernel32, RenderJobObject, start_in_job
+
 IS_WINDOWS = os.name == "nt"
 
 
 class RenderProcess:
     """A started render: its merged stdout/stderr lines, its exit code, and a tree kill."""
 
-    def __init__(self, argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None, node: str = "") -> None:
+        """``node``: the worker's node, named on the lifeline's command line (:func:`node_renders`)."""
         self.argv = argv
         self._lifeline_w: int | None = None
-        self._job: _JobObject | None = None
+        self._job: RenderJobObject | None = None
         common = dict(
             cwd=str(cwd),
             env=dict(env) if env is not None else None,
@@ -36,13 +40,14 @@ class RenderProcess:
             stderr=subprocess.STDOUT,
         )
         if IS_WINDOWS:
-            flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
-            self.popen = subprocess.Popen(argv, creationflags=flags, **common)  # type: ignore[call-overload]
-            self._job = _JobObject()
-            self._job.assign(self.popen)
+            def spawn(flags: int) -> tuple[subprocess.Popen[bytes], int]:
+                popen = subprocess.Popen(argv, creationflags=flags, **common)  # type: ignore[call-overload]
+                return popen, int(popen._handle)  # type: ignore[attr-defined]
+
+            self.popen, self._job = start_in_job(spawn, Kernel32())
         else:
             r, w = os.pipe()
-            cmd = [sys.executable, "-m", "rfarm.node.lifeline", str(r), "--", *argv]
+            cmd = [sys.executable, "-m", "rfarm.node.lifeline", str(r), "--node", node, "--", *argv]
             try:
                 self.popen = subprocess.Popen(cmd, pass_fds=(r,), start_new_session=True, **common)  # type: ignore[call-overload]
             finally:
@@ -94,6 +99,19 @@ class RenderProcess:
             self._job = None
 
 
+def node_renders(node: str) -> list[psutil.Process]:
+    """The renders (their lifelines) of ``node`` alive on this machine (POSIX; none on Windows)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "rfarm.node.lifeline" not in cmdline:
+            continue
+        at = cmdline.index("rfarm.node.lifeline")  # python -m rfarm.node.lifeline FD --node NAME -- ...
+        if cmdline[at + 2 : at + 4] == ["--node", node]:
+            found.append(proc)
+    return found
+
+
 def kill_process_tree(pid: int, *, grace_s: float = 3.0, group: bool = False) -> None:
     """Terminate ``pid`` and its descendants, then kill what is left after ``grace_s``."""
     try:
@@ -122,60 +140,3 @@ def _signal(pid: int, procs: list[psutil.Process], sig: int, *, group: bool) -> 
                 proc.terminate()
         except psutil.NoSuchProcess:
             pass
-
-
-class _JobObject:
-    """A Windows Job Object that kills its processes when its last handle closes."""
-
-    def __init__(self) -> None:
-        import ctypes
-        from ctypes import wintypes
-
-        self._ctypes = ctypes
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-        self._k = kernel32
-
-        class IO_COUNTERS(ctypes.Structure):
-            _fields_ = [(n, ctypes.c_ulonglong) for n in (
-                "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
-                "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")]
-
-        class BASIC_LIMIT(ctypes.Structure):
-            _fields_ = [
-                ("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
-                ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
-                ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", wintypes.DWORD),
-                ("Affinity", ctypes.c_size_t), ("PriorityClass", wintypes.DWORD),
-                ("SchedulingClass", wintypes.DWORD),
-            ]
-
-        class EXTENDED_LIMIT(ctypes.Structure):
-            _fields_ = [
-                ("BasicLimitInformation", BASIC_LIMIT), ("IoInfo", IO_COUNTERS),
-                ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
-                ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t),
-            ]
-
-        kernel32.CreateJobObjectW.restype = wintypes.HANDLE
-        self.handle = kernel32.CreateJobObjectW(None, None)
-        if not self.handle:
-            raise OSError(ctypes.get_last_error(), "CreateJobObjectW failed")  # type: ignore[attr-defined]
-        info = EXTENDED_LIMIT()
-        info.BasicLimitInformation.LimitFlags = 0x2000  # JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
-        ok = kernel32.SetInformationJobObject(self.handle, 9, ctypes.byref(info), ctypes.sizeof(info))
-        if not ok:
-            raise OSError(ctypes.get_last_error(), "SetInformationJobObject failed")  # type: ignore[attr-defined]
-
-    def assign(self, popen: subprocess.Popen[bytes]) -> None:
-        handle = int(popen._handle)  # type: ignore[attr-defined]
-        if not self._k.AssignProcessToJobObject(self.handle, handle):
-            raise OSError(self._ctypes.get_last_error(), "AssignProcessToJobObject failed")  # type: ignore[attr-defined]
-
-    def terminate(self) -> None:
-        if self.handle:
-            self._k.TerminateJobObject(self.handle, 1)
-
-    def close(self) -> None:
-        if self.handle:
-            self._k.CloseHandle(self.handle)
-            self.handle = None

@@ -10,6 +10,14 @@ runs, enforces the stop flag and the timeouts that a
 when the lease is gone it kills the render's process tree. The render itself
 runs under :mod:`rfarm.node.process`, so it dies with the worker even when the
 worker is killed outright.
+
+A slot never dies quietly: an unexpected error is logged as one line with its
+cause and the slot backs off (2 s, doubling up to a minute) and carries on; a
+``burst`` worker stops instead and says so (:attr:`Worker.failed`), so its
+exit code is not 0. The frames the slot held are given back: released when the
+node is at fault (its configuration, its disk, the database: :data:`NODE_FAULTS`),
+failed with the cause otherwise, so a frame that breaks rfarm uses up its
+attempts instead of going round the farm for ever.
 """
 from __future__ import annotations
 
@@ -23,20 +31,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
+import psutil
 from peewee import PeeweeException
 
 from rfarm.state import nodes, scheduler
 from rfarm.files import thumbnails, transfer, workspace
 from rfarm.state.allocation import NodeCaps
 from rfarm.config import Config
-from rfarm.errors import Cancelled, RfarmError, StateError
+from rfarm.errors import Cancelled, ConfigError, RfarmError, StateError, first_line
 from rfarm.state.farm import open_farm
 from rfarm.node.frame_tracker import FrameTracker
 from rfarm.node.hardware import Hardware, detect_hardware
 from rfarm.node.lease import LeaseKeeper
-from rfarm.state.models import database
+from rfarm.state.models import Node, database
 from rfarm.node.preparation import NodeFiles
-from rfarm.node.process import RenderProcess
+from rfarm.node.process import RenderProcess, node_renders
 from rfarm.state.queue import Queue
 from rfarm.renderers import get_renderer, node_renderers
 from rfarm.renderers.base import Renderer, RenderJob
@@ -47,6 +56,25 @@ from rfarm.storage.keys import log_key
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 2.0
+MAX_BACKOFF_S = 60.0
+#: errors that say the node cannot work (not that a frame cannot be rendered): its frames are released
+NODE_FAULTS: tuple[type[BaseException], ...] = (ConfigError, OSError, PeeweeException)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an unexpected error: its type, message and, for a bug, where it was raised."""
+    text = f"{type(exc).__name__}: {first_line(exc)}"
+    if isinstance(exc, (RfarmError, OSError, PeeweeException)) or exc.__traceback__ is None:
+        return text
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{text} (at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno})"
+
+
+def backoff_s(failures: int) -> float:
+    """The wait after ``failures`` unexpected errors in a row: 2 s, doubling, at most a minute."""
+    return min(MAX_BACKOFF_S, IDLE_POLL_S * 2 ** min(failures - 1, 16))
 
 
 @dataclass
@@ -129,6 +157,8 @@ class Worker:
         self._is_enabled = True
         self.files = NodeFiles(config)
         self.rendered = 0
+        #: why a burst slot stopped early (an unexpected error), None if none did
+        self.failed: str | None = None
 
     # -- loop ---------------------------------------------------------------
 
@@ -137,10 +167,29 @@ class Worker:
         renderers = self._renderer_versions
         if renderers is None:
             renderers = node_renderers(self.config)
+        if not renderers:
+            log.warning("node %s offers no renderer: it claims nothing until one is installed or configured",
+                        self.name)
+        previous = Node.get_or_none(Node.name == self.name)
         node = nodes.register_node(self.name, self.hardware, tags=list(self.tags), renderers=renderers)
         self._is_enabled = node.is_enabled
+        if previous is not None and self._previous_run_died(previous.hostname, previous.pid):
+            if moved := scheduler.requeue_expired(worker=self.name):
+                log.warning("node %s: its previous run (PID %s) died; its %s frames are back in the queue",
+                            self.name, previous.pid, moved)
         self._caps = NodeCaps(self.hardware.ram_gb, len(self.hardware.gpus), self.hardware.gpu_memory_gb,
                               frozenset(self.tags), renderers)
+
+    def _previous_run_died(self, hostname: str, pid: int) -> bool:
+        """Whether the last run of this node was on this machine, has ended and left no render alive.
+
+        Then no lease of its frames is held by anyone, and they can go back to
+        the queue at once rather than when their lease runs out. A PID that
+        runs again (reused) counts as alive: the lease decides then.
+        """
+        if hostname != self.hardware.hostname or pid in (0, os.getpid()):
+            return False
+        return not psutil.pid_exists(pid) and not node_renders(self.name)
 
     def run(self) -> int:
         """Render until stopped; returns the number of render processes run."""
@@ -168,15 +217,26 @@ class Worker:
         self.stopping.set()
 
     def _slot(self, index: int) -> None:
+        errors = 0
         while not self.stopping.is_set():
             try:
                 if not self._step(index):
                     return
+                errors = 0
             except PeeweeException as exc:  # the database went away: wait and reconnect
                 log.warning("database error: %s; retrying in %.0f s", exc, IDLE_POLL_S)
                 if not database.is_closed():
                     database.close()
                 self.stopping.wait(IDLE_POLL_S)
+            except Exception as exc:  # noqa: BLE001 - a slot must never die quietly
+                cause = describe_error(exc)
+                if self.burst:
+                    log.error("node %s, slot %s: %s; stopping", self.name, index, cause)
+                    self.failed = cause
+                    return
+                errors += 1
+                log.error("node %s, slot %s: %s; retrying in %.0f s", self.name, index, cause, backoff_s(errors))
+                self.stopping.wait(backoff_s(errors))
 
     def _step(self, index: int) -> bool:
         """Claim and render once, or wait for work; False when a burst slot is done."""
@@ -197,10 +257,28 @@ class Worker:
         try:
             self._state(index, f"task {claim.task_id} frames {_frames(claim)}")
             self.render(claim, gpus=gpus)
+        except Exception as exc:
+            self._give_back(claim, exc)
+            raise
         finally:
             self.release(claim, gpus)
             self._state(index, None)
         return True
+
+    def _give_back(self, claim: scheduler.Claim, exc: Exception) -> None:
+        """After an unexpected error: release the frames ``claim`` still holds (the node's fault) or fail them."""
+        try:
+            held = scheduler.held_frames(claim.token)
+            if not held:
+                return
+            if isinstance(exc, NODE_FAULTS):
+                scheduler.release_frames(claim.token)
+                return
+            for frame in claim.frames:
+                if frame.id in held:
+                    scheduler.fail_frame(frame.id, claim.token, error=f"rfarm failed: {describe_error(exc)}")
+        except (PeeweeException, StateError) as again:  # the lease runs out and the frames come back then
+            log.warning("task %s: could not give back frames %s: %s", claim.task_id, _frames(claim), again)
 
     @property
     def free_ram_gb(self) -> float:
@@ -267,11 +345,15 @@ class Worker:
             proc = self._start(run, renderer, gpus)
             if proc is not None:
                 for line in proc.lines():
-                    fed = tracker.feed(renderer.parse_line(line), time.monotonic())
+                    fed = tracker.feed(renderer.parse_line(line), time.monotonic(), line)
                     self._log(run, fed.frame, line + "\n")
                     if fed.finished is not None and run.stop_reason is None:
                         self._finish(run, renderer, fed.finished)
                 proc.wait()
+        except Exception as exc:
+            # node faults: the frames are released by the slot; else _settle fails them with the cause
+            run.stop(f"rfarm failed: {describe_error(exc)}", lost=isinstance(exc, NODE_FAULTS))
+            raise
         finally:
             if proc is not None and proc.poll() is None:
                 proc.kill_tree()
@@ -302,6 +384,8 @@ class Worker:
             if not run.lost:
                 scheduler.release_frames(claim.token)
             return None
+        except ConfigError:
+            raise  # the node's set-up, not the frame: the slot releases the frames and backs off
         except RfarmError as exc:
             for number in run.tracker.unfinished:
                 self._fail(run, number, str(exc))
@@ -310,7 +394,12 @@ class Worker:
         env = dict(os.environ)
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
-        proc = RenderProcess(argv, cwd=run.attempt, env=env)
+        try:
+            proc = RenderProcess(argv, cwd=run.attempt, env=env, node=self.name)
+        except (FileNotFoundError, PermissionError) as exc:  # Windows starts the program itself (no lifeline)
+            for number in run.tracker.unfinished:
+                self._fail(run, number, f"cannot start {argv[0]}: {exc.strerror or exc}")
+            return None
         run.attach(proc)
         return proc
 
@@ -406,7 +495,15 @@ class Worker:
                 log.warning("could not store the log of frame %s: %s", number, exc)
 
     def _watch(self, run: _Run, keeper: LeaseKeeper) -> None:
-        """Hold the lease until the run ends; stop the render when it must end early."""
+        """Hold the lease until the run ends; stop the render when it must end early (also when this fails)."""
+        try:
+            self._watch_lease(run, keeper)
+        except Exception as exc:  # noqa: BLE001 - without the watcher nobody holds the lease: end the render
+            cause = describe_error(exc)
+            log.error("node %s: watching task %s failed: %s", self.name, run.claim.task_id, cause)
+            run.stop(f"rfarm failed: {cause}")  # its unfinished frames fail with the cause
+
+    def _watch_lease(self, run: _Run, keeper: LeaseKeeper) -> None:
         claim = run.claim
         while not run.ended.wait(0.25 if self.stopping.is_set() else 1.0):
             lost = keeper.check(run.unfinished_ids(), progress=dict(run.tracker.progress))

@@ -7,6 +7,7 @@ on the node and its scene check; versions compare by
 """
 from __future__ import annotations
 
+import logging
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ __all__ = ["NAMES", "RENDERERS", "SCENE_SUFFIXES", "get_renderer", "major_versio
            "renderer_for_scene"]
 
 #: renderer name → its class
+log = logging.getLogger(__name__)
+
 RENDERERS: dict[str, type[Renderer]] = {cls.name: cls for cls in (BlenderRenderer, MayaRenderer, UnrealRenderer)}
 NAMES = tuple(RENDERERS)
 #: every scene suffix some renderer renders by default
@@ -47,10 +50,17 @@ def get_renderer(name: str, config: Config) -> Renderer:
 
 
 def node_renderers(config: Config) -> dict[str, str]:
-    """The renderers this node can run, with their versions where known ("" otherwise)."""
+    """The renderers this node can run, with their versions where known ("" otherwise).
+
+    Each is checked (:meth:`~rfarm.renderers.base.Renderer.unavailable`); one the
+    configuration names but that cannot run is left out with a warning.
+    """
     found: dict[str, str] = {}
     for name, cls in RENDERERS.items():
         renderer = cls.for_node(config)
-        if renderer.is_available:
+        why = renderer.unavailable()
+        if why is None:
             found[name] = renderer.node_version()
+        elif getattr(config, f"{name}_executable", ""):
+            log.warning("this node does not offer %s: %s (%s_executable)", name, why, name)
     return found

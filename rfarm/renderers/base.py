@@ -106,10 +106,19 @@ class Renderer(ABC):
         """The program this node runs: the configured one, else :attr:`program` on PATH; None when absent."""
         return self.executable or shutil.which(self.program)
 
-    @property
-    def is_available(self) -> bool:
-        """Whether this node can run the renderer."""
-        return self.node_executable() is not None
+    def unavailable(self) -> str | None:
+        """Why this node cannot run the renderer, None when it can: checked once, when a node starts.
+
+        The program must exist and be executable. Maya's ``Render`` and Unreal's
+        editor are not started for this: they have no quick version flag (each
+        would load the whole application); their version is read from their path.
+        """
+        program = self.node_executable()
+        if program is None:
+            return f"{self.program} is not on PATH"
+        if shutil.which(program) is None:
+            return f"{program} is not an executable file"
+        return None
 
     def node_version(self) -> str:
         """The version this node renders with, "" when unknown."""

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,17 @@ class BlenderRenderer(Renderer):
     def node_executable(self) -> str | None:
         """The configured or found ``blender``, else the Python with the bpy module."""
         return self.executable or self.python
+
+    def unavailable(self) -> str | None:
+        """Why this node cannot render Blender: the program is missing, or it does not answer its version."""
+        if self.python:  # the bpy module: it answers through its package's version
+            return None if self.version() else "the bpy module has no version"
+        missing = super().unavailable()
+        if missing:
+            return missing
+        if self.version() is None:
+            return f"{self.executable} --version did not answer with a Blender version"
+        return None
 
     def node_version(self) -> str:
         """``major.minor`` of :meth:`version`, "" when unknown."""
@@ -97,7 +109,11 @@ class BlenderRenderer(Renderer):
         return None
 
     def version(self) -> tuple[int, int] | None:
-        """The Blender version this node renders with, or None when unknown."""
+        """The Blender version this node renders with, or None when unknown (asked once per instance)."""
+        return self._asked_version
+
+    @cached_property
+    def _asked_version(self) -> tuple[int, int] | None:
         if self.python:
             from importlib.metadata import PackageNotFoundError, version
 

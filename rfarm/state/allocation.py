@@ -89,17 +89,33 @@ def live_nodes(now: datetime):  # type: ignore[no-untyped-def]
 
 
 def check_capacity(needs: Needs, now: datetime) -> str | None:
-    """Refuse needs no live node meets (UsageError naming the largest); a warning when no node is known."""
+    """Refuse needs no live node meets (UsageError naming the renderers offered, else the largest node);
+    a warning when no node is known."""
     nodes = list(live_nodes(now))
     if not nodes:
         return "no render node has registered yet: the task waits for one that meets its needs"
     if any(fits(needs, NodeCaps.of_node(n)) for n in nodes):
         return None
+    if needs.renderer:
+        renders = [n for n in nodes if fits(Needs(renderer=needs.renderer, renderer_version=needs.renderer_version),
+                                             NodeCaps(renderers=NodeCaps.of_node(n).renderers))]
+        if not renders:
+            any_version = any(needs.renderer in (n.renderers or {}) for n in nodes)
+            wanted = f"{needs.renderer} {needs.renderer_version}" if any_version else needs.renderer
+            raise UsageError(f"no node offers {wanted}; {_offered(nodes)}")
+        nodes = renders
     largest = max(nodes, key=lambda n: (n.gpus, n.ram_gb, n.gpu_memory_gb))
     caps = NodeCaps.of_node(largest)
     wanted = f"{needs.ram_gb:g} GB RAM, {needs.gpus} GPUs" + (f", tags {', '.join(sorted(needs.tags))}" if needs.tags else "")
     offered = f"{caps.ram_gb:g} GB RAM, {caps.gpus} GPUs" + (f", tags {', '.join(sorted(caps.tags))}" if caps.tags else "")
     raise UsageError(f"not enough hardware: the task needs {wanted}; the largest node, {largest.name}, offers {offered}")
+
+
+def _offered(nodes: list[Node]) -> str:
+    """``nodes offer: blender 5.0, maya 2024`` (each renderer and version once)."""
+    pairs = sorted({" ".join(filter(None, (name, version)))
+                    for n in nodes for name, version in (n.renderers or {}).items()})
+    return f"nodes offer: {', '.join(pairs)}" if pairs else "the nodes offer no renderer"
 
 
 def eligible_nodes_left(task: Task, now: datetime) -> bool:

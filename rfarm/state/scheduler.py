@@ -359,19 +359,23 @@ def release_frames(token: str, *, now: datetime | None = None) -> int:
     return len(frames)
 
 
-def requeue_expired(*, now: datetime | None = None) -> int:
+def requeue_expired(*, now: datetime | None = None, worker: str | None = None) -> int:
     """Put back every running frame whose lease has expired; returns how many.
 
     A lost lease does not use up an attempt; a frame fails after its task's
-    ``max_lost_leases`` of them.
+    ``max_lost_leases`` of them. With ``worker``, that node's running frames
+    go back too, whatever their lease: the node knows its previous run is dead.
     """
     now = now or db_now()
     count = 0
+    lost_lease = Frame.lease_until < now
+    if worker is not None:
+        lost_lease = lost_lease | (Frame.worker == worker)
     with database.atomic():
         expired = list(
             Frame.select(Frame, Task.id, Task.max_lost_leases)
             .join(Task)
-            .where((Frame.status == FrameState.RUNNING) & (Frame.lease_until < now))
+            .where((Frame.status == FrameState.RUNNING) & lost_lease)
         )
         for frame in expired:
             lost = frame.lost_leases + 1

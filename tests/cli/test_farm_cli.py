@@ -45,8 +45,10 @@ def test_hwconfig_needs_are_checked_at_submit(home_env: dict[str, str], tmp_path
     # no node known yet: accepted with a warning
     doc = cli_json(home_env, "submit", str(scene), "--frames", "1", "--hardware-config", "huge")
     assert doc["warnings"] and "no render node" in doc["warnings"][0]
-    # a node registers (a burst worker with nothing to render for it)
-    worker = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "small"], env=home_env,
+    # a Maya node registers (a burst worker with nothing to render for it; Maya's Render is the fake)
+    fake_render = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
+    worker = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "small"],
+                            env={**home_env, "RFARM_MAYA_EXECUTABLE": str(fake_render)},
                             capture_output=True, text=True, timeout=60)
     assert worker.returncode == 0, worker.stderr
     code, out, err = run_cli("submit", str(scene), "--frames", "1", "--hardware-config", "huge", "--json", env=home_env)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rfarm.node.frame_tracker import FrameTracker
 from rfarm.renderers.base import Renderer
 from rfarm.renderers.blender import BlenderRenderer
@@ -121,3 +123,43 @@ def test_timeouts_count_from_the_frame_start_and_the_last_change_of_progress() -
     assert tracker.overdue(221.0, timeout_s=120, no_progress_s=60) == "frame 1 rendered longer than the 2 min timeout"
     tracker.feed(renderer.parse_line("RFARM FRAME 2 start"), 221.0)
     assert tracker.overdue(250.0, timeout_s=120, no_progress_s=60) is None, "a new frame resets both clocks"
+
+
+# the lifeline's output when Popen could not start the render's program (recorded from Python 3.11)
+LIFELINE_TRACEBACK = """Traceback (most recent call last):
+  File "<frozen runpy>", line 198, in _run_module_as_main
+  File "/opt/rfarm/rfarm/node/lifeline.py", line 45, in main
+    child = subprocess.Popen(argv[2:])
+            ^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/usr/lib/python3.11/subprocess.py", line 1950, in _execute_child
+    raise child_exception_type(errno_num, err_msg, err_filename)
+FileNotFoundError: [Errno 2] No such file or directory: '/nope/blender'"""
+
+CHAINED_TRACEBACK = """Read blend: "/proj/shot.blend"
+Traceback (most recent call last):
+  File "/proj/scripts/setup.py", line 3, in <module>
+    open("/proj/missing.json")
+FileNotFoundError: [Errno 2] No such file or directory: '/proj/missing.json'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/proj/scripts/setup.py", line 5, in <module>
+    raise RuntimeError("setup failed: no settings")
+RuntimeError: setup failed: no settings
+Blender quit"""
+
+
+@pytest.mark.parametrize(("log", "cause"), [
+    (LIFELINE_TRACEBACK, "FileNotFoundError: [Errno 2] No such file or directory: '/nope/blender'"),
+    (CHAINED_TRACEBACK, "RuntimeError: setup failed: no settings"),
+    ("rfarm: cannot start /nope/blender: No such file or directory", "cannot start /nope/blender: No such file or directory"),
+])
+def test_the_error_of_a_traceback_is_its_exception_line(log: str, cause: str) -> None:
+    renderer = BlenderRenderer(python="python")
+    tracker = FrameTracker((1,), reports_frames=True, now=0.0)
+    for line in log.splitlines():
+        tracker.feed(renderer.parse_line(line), 1.0, line)
+    assert tracker.errors[-1] == cause
+    assert not any("Traceback" in e for e in tracker.errors)
+    assert renderer.check_exit(1, tracker.errors) == cause

@@ -101,3 +101,16 @@ def test_when_every_node_is_blocklisted_the_queued_frames_fail(any_farm: Any) ->
     failed = [f for f in info.frames if f.status == "failed"]
     assert len(failed) >= 3 and all("no eligible node" in (f.error or "") or f.error == "license server down" for f in failed)
     assert Frame.select().where((Frame.task == tid) & (Frame.status == "queued")).count() == 0
+
+
+def test_submit_names_the_renderers_the_nodes_offer(farm: Any) -> None:
+    now = utcnow()
+    add_node("n1", ram_gb=64, renderers={"blender": "5.0"})
+    with pytest.raises(UsageError, match=r"^no node offers maya; nodes offer: blender 5\.0$"):
+        check_capacity(Needs(renderer="maya", renderer_version="2024"), now)
+    add_node("n2", ram_gb=64, renderers={"maya": "2023", "blender": "5.0"})
+    with pytest.raises(UsageError, match=r"^no node offers maya 2024; nodes offer: blender 5\.0, maya 2023$"):
+        check_capacity(Needs(renderer="maya", renderer_version="2024"), now)
+    with pytest.raises(UsageError, match=r"needs 512 GB RAM, 0 GPUs; the largest node, n2, offers 64 GB RAM"):
+        check_capacity(Needs(ram_gb=512, renderer="maya", renderer_version="2023"), now)
+    assert check_capacity(Needs(ram_gb=32, renderer="blender", renderer_version="5"), now) is None

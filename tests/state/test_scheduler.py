@@ -614,3 +614,14 @@ def test_schema_created_by_several_processes_at_once(db_kind: str, tmp_path: Pat
             conn.close()
     assert rows == [("version", str(SCHEMA_VERSION))]
     assert {"schema_info", "user", "task", "frame", "node", "event", "hardware_config"} <= tables
+
+
+def test_a_node_whose_previous_run_died_gets_its_frames_requeued_before_their_lease_ends(farm: Any) -> None:
+    task = scheduler.submit(SubmitRequest(scene="/a.blend", renderer="blender", frames=[1, 2]), user="alice")
+    dead = scheduler.claim("n1", lease_s=3600)
+    alive = scheduler.claim("n2", lease_s=3600)
+    assert dead is not None and alive is not None
+    assert scheduler.requeue_expired() == 0  # every lease still runs
+    assert scheduler.requeue_expired(worker="n1") == 1
+    by_worker = {f.number: (f.status, f.lost_leases) for f in Frame.select().where(Frame.task == task)}
+    assert by_worker == {dead.frames[0].number: ("queued", 1), alive.frames[0].number: ("running", 0)}
