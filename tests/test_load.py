@@ -645,8 +645,6 @@ def test_load_under_faults_loses_nothing(tmp_path: Path) -> None:
         assert faults.done == [w for _, w, _ in Faults.FILE_FAULTS if mount is not None or w != "full"]
         killed_rendering = [k for k in faults.kills if k.renders]
         assert killed_rendering, "the victim was never killed in the middle of a render"
-        # Last, as it does not hold yet: the lifeline dies with a SIGKILLed worker before it can kill the
-        # render, which renders on, adopted by init. An expected failure until the lifeline keeps its promise.
+        # A SIGKILLed worker's render is ended by its lifeline, which outlives the worker.
         survivors = [s for k in faults.kills for s in k.survivors]
-        if survivors:
-            pytest.xfail(f"renders outlived their SIGKILLed worker by {RENDER_GONE_S} s: {survivors}")
+        assert not survivors, f"renders outlived their SIGKILLed worker by {RENDER_GONE_S} s: {survivors}"
