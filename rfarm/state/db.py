@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from rfarm.errors import ConfigError, ServiceError, first_line
+from rfarm.state.drivers import PostgresDatabase
 from rfarm.state.models import (
     MODELS, Event, SchemaInfo, Token, User, Webhook, WebhookAttempt, WebhookDelivery, database, utcnow,
 )
@@ -90,7 +91,7 @@ def open_database(url: str) -> Database:
         name = parts.path.lstrip("/")
         if not name:
             raise ConfigError(f"database URL {url!r} names no database")
-        db = PostgresqlDatabase(
+        db = PostgresDatabase(
             name,
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 5432,
