@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from rfarm.errors import ConfigError, ServiceError, first_line
-from rfarm.state.drivers import PostgresDatabase
+from rfarm.state.postgres import PostgresDatabase
 from rfarm.state.models import (
     MODELS, Event, SchemaInfo, Token, User, Webhook, WebhookAttempt, WebhookDelivery, database, utcnow,
 )
