@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -302,27 +303,32 @@ def hash_files(
     if not todo:
         return {p: found[p] for p in files}
     workers = min(threads or os.cpu_count() or 1, len(todo))
+    finished: queue.SimpleQueue[Future[tuple[FileHash, int | None]]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rfarm-hash") as pool:
-        futures: dict[Future[tuple[FileHash, int | None]], Path] = {
-            pool.submit(_hash_new, p, cache, on_bytes): p for p in todo
-        }
-        pending = set(futures)
+        futures: dict[Future[tuple[FileHash, int | None]], Path] = {}
         try:
-            while pending:
-                finished, pending = wait(pending, timeout=_REPORT_S if on_progress else None,
-                                         return_when=FIRST_COMPLETED)
-                for future in finished:
-                    path = futures[future]
-                    file_hash, mtime_ns = future.result()
-                    found[path] = file_hash
-                    if mtime_ns is not None:
-                        to_cache.append((path, file_hash, mtime_ns))
-                    if cache is not None and len(to_cache) >= _CACHE_BATCH:
-                        cache.put_many(to_cache)
-                        to_cache.clear()
-                    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
-                if not finished and read.value + bytes_skipped != reported:  # within a large file
-                    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
+            for p in todo:
+                future = pool.submit(_hash_new, p, cache, on_bytes)
+                futures[future] = p
+                future.add_done_callback(finished.put)  # one hand-over a file, however many are pending
+            for _ in todo:
+                while True:
+                    try:
+                        future = finished.get(timeout=_REPORT_S if on_progress else None)
+                        break
+                    except queue.Empty:  # within a large file
+                        if read.value + bytes_skipped != reported:
+                            reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped,
+                                               bytes_skipped)
+                path = futures[future]
+                file_hash, mtime_ns = future.result()
+                found[path] = file_hash
+                if mtime_ns is not None:
+                    to_cache.append((path, file_hash, mtime_ns))
+                if cache is not None and len(to_cache) >= _CACHE_BATCH:
+                    cache.put_many(to_cache)
+                    to_cache.clear()
+                reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
