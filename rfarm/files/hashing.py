@@ -178,7 +178,7 @@ class HashCache:
             ) from exc
 
     @staticmethod
-    def _key(path: Path) -> str:
+    def _key(path: Path | str) -> str:
         return os.path.normcase(os.path.abspath(path))
 
     def get(self, path: Path | str, *, size: int, mtime_ns: int) -> FileHash | None:
@@ -186,7 +186,7 @@ class HashCache:
         with self._lock:
             row = self._db.execute(
                 f"SELECT md5, xxh64 FROM {self.TABLE} WHERE path = ? AND size = ? AND mtime_ns = ?",
-                (self._key(Path(path)), size, mtime_ns),
+                (self._key(path), size, mtime_ns),
             ).fetchone()
         return FileHash(row[0], row[1], size) if row else None
 
@@ -198,7 +198,7 @@ class HashCache:
         """
         wanted: dict[str, list[tuple[P, int, int]]] = {}
         for entry in entries:
-            wanted.setdefault(self._key(Path(entry[0])), []).append(entry)
+            wanted.setdefault(self._key(entry[0]), []).append(entry)
         keys = list(wanted)
         found: dict[P, FileHash] = {}
         with self._lock:
@@ -220,7 +220,7 @@ class HashCache:
 
     def put_many(self, entries: Iterable[tuple[Path | str, FileHash, int]]) -> None:
         """Remember many ``(path, file_hash, mtime_ns)`` in one transaction."""
-        rows = [(self._key(Path(p)), h.size, mtime_ns, h.md5, h.xxh64) for p, h, mtime_ns in entries]
+        rows = [(self._key(p), h.size, mtime_ns, h.md5, h.xxh64) for p, h, mtime_ns in entries]
         with self._lock, self._db:
             self._db.executemany(
                 f"INSERT OR REPLACE INTO {self.TABLE} (path, size, mtime_ns, md5, xxh64) VALUES (?, ?, ?, ?, ?)", rows
@@ -286,7 +286,7 @@ def hash_files(
         UsageError: a file cannot be read.
         Cancelled: ``on_progress`` returned ``False``.
     """
-    files = list(dict.fromkeys(Path(p) for p in paths))
+    files = list(dict.fromkeys(p if isinstance(p, Path) else Path(p) for p in paths))
     found: dict[Path, FileHash] = {}
     bytes_total = 0
     if cache is not None or on_progress is not None:
