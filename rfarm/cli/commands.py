@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import typer
@@ -52,33 +53,29 @@ class LazyGroup(TyperGroup):
     """The root group over a Typer app's registrations, each made into a Click command when first asked for.
 
     Typer reads every parameter's annotations to make a command, some 40 ms for all
-    of rfarm's; a command line needs one of them. The root's own help lists the
-    commands by name and help text, read from the registrations without making them.
+    of rfarm's; a command line needs one of them. ``commands`` holds every name
+    (for Click's lookups and suggestions) and makes a command when it is read; the
+    root's own help lists them by name and help text from the registrations.
     """
 
     def __init__(self, app: typer.Typer, **attrs: Any) -> None:
-        super().__init__(rich_markup_mode=app.rich_markup_mode, **attrs)
-        self._app = app
-        self._registered: dict[str, CommandInfo | TyperInfo] = {
+        registered: dict[str, CommandInfo | TyperInfo] = {
             info.name or get_command_name(info.callback.__name__): info  # type: ignore[union-attr]
             for info in app.registered_commands
         }
-        self._registered.update((info.name, info) for info in app.registered_groups if info.name)
+        registered.update((info.name, info) for info in app.registered_groups if info.name)
+        super().__init__(rich_markup_mode=app.rich_markup_mode, commands=_MadeOnUse(app, registered), **attrs)
         self._summaries_only = False
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return list(self._registered)
+        return list(self.commands)  # the names; TyperGroup's own reads every command
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        info = self._registered.get(cmd_name)
-        if info is None:
-            return None
-        if self._summaries_only and cmd_name not in self.commands:
-            return _summary(cmd_name, info)
-        if cmd_name not in self.commands:
-            self.commands[cmd_name] = made = _make(self._app, info)
-            _name_metavars(made)
-        return self.commands[cmd_name]
+        commands = self.commands
+        assert isinstance(commands, _MadeOnUse)
+        if self._summaries_only and not commands.is_made(cmd_name):
+            return commands.summary(cmd_name)
+        return commands.get(cmd_name)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._summaries_only = True
@@ -86,6 +83,42 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._summaries_only = False
+
+
+class _MadeOnUse(MutableMapping[str, Any]):
+    """Command names to Click commands, each made from its registration the first time it is read."""
+
+    def __init__(self, app: typer.Typer, registered: dict[str, CommandInfo | TyperInfo]) -> None:
+        self._app = app
+        self._registered = registered
+        self._made: dict[str, Any] = {}
+
+    def is_made(self, name: str) -> bool:
+        return name in self._made
+
+    def summary(self, name: str) -> Any:
+        info = self._registered.get(name)
+        return None if info is None else _summary(name, info)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._made:
+            self._made[name] = made = _make(self._app, self._registered[name])
+            _name_metavars(made)
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._made[name] = command
+        self._registered.setdefault(name, CommandInfo(name=name))
+
+    def __delitem__(self, name: str) -> None:
+        del self._registered[name]
+        self._made.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registered)
+
+    def __len__(self) -> int:
+        return len(self._registered)
 
 
 def _make(app: typer.Typer, info: CommandInfo | TyperInfo) -> Any:
@@ -132,5 +165,7 @@ def _name_metavars(command: Any) -> None:
             return option
 
         command.get_help_option = get_help_option
+    if isinstance(command, LazyGroup):
+        return  # each of its commands is named when it is made
     for sub in getattr(command, "commands", {}).values():
         _name_metavars(sub)

@@ -22,8 +22,8 @@ def all_commands() -> list[list[str]]:
 
     def walk(command, path):  # type: ignore[no-untyped-def]
         found.append(path)
-        for name in command.list_commands(None) if hasattr(command, "list_commands") else ():
-            walk(command.get_command(None, name), [*path, name])
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
 
     walk(build_app(), [])
     return found
