@@ -378,12 +378,12 @@ def walk_files(paths: Iterable[Path | str]) -> list[Path]:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry)
                 elif entry.is_file():
-                    yield Path(entry.path)
+                    yield folder / entry.name  # a third of the cost of Path(entry.path)
             except OSError as exc:
                 exc.filename = exc.filename or entry.path
                 unreadable(exc)
         for entry in subfolders:
-            yield from below(Path(entry.path))
+            yield from below(folder / entry.name)
 
     def is_file(path: Path) -> bool:
         try:
