@@ -80,12 +80,6 @@ def run(args: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def is_database_error(exc: BaseException) -> bool:
-    """Whether peewee raised ``exc`` (looked up, not imported: a command that never loaded peewee did not)."""
-    peewee = sys.modules.get("peewee")
-    return peewee is not None and isinstance(exc, peewee.PeeweeException)
-
-
 def click_exceptions():  # type: ignore[no-untyped-def]
     """Click's exception module as Typer uses it (vendored in newer Typer releases)."""
     try:
@@ -114,3 +108,9 @@ def configure_logging(*, debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
     if not debug:
         logging.getLogger("oss2").setLevel(logging.CRITICAL)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether peewee raised ``exc`` (looked up, not imported: a command that never loaded peewee did not)."""
+    peewee = sys.modules.get("peewee")
+    return peewee is not None and isinstance(exc, peewee.PeeweeException)
