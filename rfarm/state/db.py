@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from rfarm.errors import ConfigError, ServiceError, first_line
-from rfarm.state.postgres import PostgresDatabase
 from rfarm.state.models import (
     MODELS, Event, SchemaInfo, Token, User, Webhook, WebhookAttempt, WebhookDelivery, database, utcnow,
 )
@@ -91,7 +90,7 @@ def open_database(url: str) -> Database:
         name = parts.path.lstrip("/")
         if not name:
             raise ConfigError(f"database URL {url!r} names no database")
-        db = PostgresDatabase(
+        db = PostgresqlDatabase(
             name,
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 5432,

@@ -4,9 +4,11 @@ peewee imports every driver it knows (psycopg2, psycopg 3, ...) as it is importe
 itself, about 80 ms of every command that runs on SQLite. ``rfarm.state`` calls
 :func:`import_peewee_without_drivers`, which makes the first import of peewee run
 with those drivers hidden from the importing thread (imported before
-``rfarm.state``, peewee holds the drivers, and all works just the same).
-:class:`rfarm.state.postgres.PostgresDatabase` imports psycopg2 itself when one
-is made, so PostgreSQL works in a process that opened SQLite first.
+``rfarm.state``, peewee holds the drivers, and all works just the same), and
+then gives ``peewee.PostgresqlDatabase`` (through its adapter hook,
+``psycopg2_adapter``) :class:`rfarm.state.postgres.LazyPsycopg2`, which imports
+psycopg2 when a database is made: PostgreSQL works in a process that opened
+SQLite first.
 """
 from __future__ import annotations
 
@@ -64,6 +66,10 @@ class _WithoutDrivers(importlib.abc.Loader):
             self.loader.exec_module(module)
         finally:
             sys.meta_path.remove(hidden)
+        from rfarm.state.postgres import LazyPsycopg2  # peewee is in sys.modules by now
+
+        # every PostgreSQL database, whoever makes it, brings psycopg2 in itself
+        module.PostgresqlDatabase.psycopg2_adapter = module.PostgresqlDatabase.psycopg3_adapter = LazyPsycopg2
 
 
 def import_peewee_without_drivers() -> None:

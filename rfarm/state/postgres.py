@@ -1,7 +1,7 @@
-"""peewee's PostgreSQL database on psycopg2, imported when one is made rather than with peewee.
+"""peewee's psycopg2 adapter with the driver imported when a PostgreSQL database is made.
 
-Through peewee's adapter hook (``PostgresqlDatabase.psycopg2_adapter``): peewee
-itself is imported without its drivers (:mod:`rfarm.state.drivers`).
+:mod:`rfarm.state.drivers` imports peewee without its drivers and hands this
+adapter to ``peewee.PostgresqlDatabase`` (its ``psycopg2_adapter`` hook).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 
 
-class _Psycopg2(peewee.Psycopg2Adapter):
+class LazyPsycopg2(peewee.Psycopg2Adapter):
     """peewee's psycopg2 adapter with the driver imported when the database is made, not with peewee."""
 
     def __init__(self) -> None:
@@ -43,8 +43,3 @@ class _Psycopg2(peewee.Psycopg2Adapter):
             conn.set_client_encoding(db._encoding)
         return conn
 
-
-class PostgresDatabase(peewee.PostgresqlDatabase):
-    """A peewee PostgreSQL database on psycopg2, which it imports when made."""
-
-    psycopg2_adapter = psycopg3_adapter = _Psycopg2

@@ -30,6 +30,7 @@ def test_sqlite_then_postgresql_in_one_process(tmp_path: Path, pg_url: str) -> N
         import json, sys
         from rfarm.state.db import open_database
         from rfarm.state.models import User
+        open(sys.argv[1], "wb").close()  # an empty farm database: the schema is made on first use
         sqlite = open_database("sqlite:///" + sys.argv[1])
         User.create(name="sqlite-user", unionid="u1")
         on_sqlite = {DRIVERS_LOADED}
@@ -37,12 +38,14 @@ def test_sqlite_then_postgresql_in_one_process(tmp_path: Path, pg_url: str) -> N
         pg = open_database(sys.argv[2])
         User.create(name="pg-user", unionid="u2")
         names = [u.name for u in User.select().order_by(User.name)]
+        import peewee  # a database made by other code than rfarm's
+        other = peewee.PostgresqlDatabase(sys.argv[2]).execute_sql("SELECT count(*) FROM public.user").fetchone()
         print(json.dumps({{"on_sqlite": on_sqlite, "on_pg": {DRIVERS_LOADED}, "names": names,
-                          "usable": pg.is_connection_usable()}}))
+                          "usable": pg.is_connection_usable(), "other": other}}))
     """, str(tmp_path / "farm.db"), pg_url)
     assert found["on_sqlite"] == [], "a SQLite farm loads no database or Redis driver"
     assert found["on_pg"] == ["psycopg2"]
-    assert found["names"] == ["pg-user"] and found["usable"] is True
+    assert found["names"] == ["pg-user"] and found["usable"] is True and found["other"] == [1]
 
 
 def test_postgresql_works_when_peewee_came_first_with_its_drivers(pg_url: str) -> None:
