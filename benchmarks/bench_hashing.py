@@ -2,15 +2,19 @@
 
 Run: ``python benchmarks/bench_hashing.py [--big-mib 1024] [--files 2000] [--dir DIR]``
 
-Three measurements over the same files, each the best of ``--repeat`` runs
-with the files already in the page cache (so the disk is not what is timed):
+Over the same files, each the best of ``--repeat`` runs taking turns (so load
+from elsewhere weighs on all alike), with the files already in the page cache
+(so the disk is not what is timed):
 
-1. one core: a few large files, ``hash_file`` (MD5 + xxHash64) one after
-   another beside ``md5sum`` over the same files;
-2. many files: ``hash_files`` with one thread per CPU beside ``md5sum`` (which
-   uses one core) over the same files;
-3. the hash cache: a first scan of the many-file tree into an empty cache,
-   then a re-scan of the unchanged tree.
+1. one core: ``hash_file`` (MD5 + xxHash64) over 16 MiB files one after another
+   beside ``md5sum`` over the same files;
+2. through the command a user types, start-up included: ``rfarm hash DIR
+   --no-cache`` (one thread per CPU) beside ``md5sum`` (one core) over the
+   same files, for ``--big-mib`` MiB in 16 MiB files and for ``--files``
+   small ones (16 KiB to 1 MiB);
+3. the hash cache: a first scan of the small-file tree into an empty cache,
+   then a re-scan of the unchanged tree, through ``hash_files`` and through
+   ``rfarm hash DIR`` (whose start-up then is most of the time).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import random
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,6 +56,13 @@ def md5sum(paths: list[Path]) -> None:
     subprocess.run(["md5sum", "--", *map(str, paths)], check=True, stdout=subprocess.DEVNULL)
 
 
+def rfarm_hash(folder: Path, home: Path, *options: str) -> None:
+    """``rfarm hash FOLDER`` as a user runs it (the progress bar on, output to a pipe)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RFARM_")} | {"RFARM_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "rfarm", "hash", str(folder), *options], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def write_files(folder: Path, sizes: list[int]) -> list[Path]:
     block = os.urandom(4 * MIB)
     paths = []
@@ -80,7 +92,7 @@ def main() -> None:
     cpus = os.cpu_count() or 1
     root = Path(tempfile.mkdtemp(prefix="rfarm-bench-", dir=args.dir))
     try:
-        big = write_files(root / "big", [256 * MIB] * max(1, args.big_mib // 256))
+        big = write_files(root / "big", [16 * MIB] * max(1, args.big_mib // 16))
         rng = random.Random(4)
         many = write_files(root / "many", [rng.randint(16 * 1024, 1024 * 1024) for _ in range(args.files)])
         md5sum(big + many)  # warm the page cache
@@ -89,19 +101,23 @@ def main() -> None:
         big_bytes = sum(p.stat().st_size for p in big)
         ours, theirs = best_of(args.repeat, lambda: [hash_file(p) for p in big], lambda: md5sum(big))
         print(
-            f"one core, {len(big)} files of 256 MiB: hash_file {big_bytes / ours[0] / MIB:.0f} MiB/s, "
+            f"one core, {len(big)} files of 16 MiB: hash_file {big_bytes / ours[0] / MIB:.0f} MiB/s, "
             f"md5sum {big_bytes / theirs[0] / MIB:.0f} MiB/s -> {theirs[0] / ours[0]:.2f}x md5sum "
             f"(by CPU time: {big_bytes / ours[1] / MIB:.0f} vs {big_bytes / theirs[1] / MIB:.0f} MiB per CPU-second, "
             f"{theirs[1] / ours[1]:.2f}x)"
         )
 
-        many_bytes = sum(p.stat().st_size for p in many)
-        ours, theirs = best_of(args.repeat, lambda: hash_files(many, threads=cpus), lambda: md5sum(many))
-        print(
-            f"many files, {len(many)} files ({many_bytes / MIB:.0f} MiB), {cpus} threads: "
-            f"hash_files {many_bytes / ours[0] / MIB:.0f} MiB/s, md5sum {many_bytes / theirs[0] / MIB:.0f} MiB/s "
-            f"-> {theirs[0] / ours[0]:.2f}x md5sum (hash_files kept {ours[1] / ours[0]:.1f} cores busy)"
-        )
+        home = root / "home"
+        for label, files in ((f"{len(big)} files of 16 MiB", big), (f"{len(many)} files of 16 KiB-1 MiB", many)):
+            size = sum(p.stat().st_size for p in files)
+            ours, theirs = best_of(args.repeat, lambda f=files: rfarm_hash(f[0].parent.parent, home, "--no-cache"),
+                                   lambda f=files: md5sum(f))
+            print(
+                f"rfarm hash DIR --no-cache, {label} ({size / MIB:.0f} MiB): {ours[0]:.3f} s, "
+                f"{size / ours[0] / MIB:.0f} MiB/s; md5sum {theirs[0]:.3f} s, {size / theirs[0] / MIB:.0f} MiB/s "
+                f"-> {theirs[0] / ours[0]:.2f}x md5sum (rfarm kept {ours[1] / ours[0]:.1f} cores busy, "
+                f"{ours[1]:.2f} CPU-s against md5sum's {theirs[1]:.2f})"
+            )
 
         caches = iter(range(args.repeat))
         tree = root / "many"
@@ -110,14 +126,25 @@ def main() -> None:
             with HashCache(cache_path) as cache:
                 hash_files(walk_files([tree]), threads=cpus, cache=cache)
 
-        (first, _), (again, _) = best_of(
+        (first, first_cpu), (again, again_cpu) = best_of(
             args.repeat,
             lambda: scan(root / f"cache-{next(caches)}.db"),  # a new, empty cache each time
             lambda: scan(root / "cache-0.db"),
         )
         print(
-            f"hash cache, {len(many)} files: first scan {first:.3f} s, re-scan of the unchanged tree {again:.3f} s "
-            f"-> re-scan takes {again / first:.3f}x the first ({first / again:.0f}x faster)"
+            f"hash cache, hash_files, {len(many)} files: first scan {first:.3f} s, re-scan of the unchanged tree "
+            f"{again:.3f} s -> re-scan takes {again / first:.3f}x the first ({first / again:.0f}x faster; "
+            f"by CPU time {first_cpu:.2f} s against {again_cpu:.3f} s, {first_cpu / again_cpu:.0f}x)"
+        )
+        homes = iter(range(args.repeat))
+        (first, first_cpu), (again, again_cpu) = best_of(
+            args.repeat,
+            lambda: rfarm_hash(tree, root / f"home-{next(homes)}"),  # a new, empty cache each time
+            lambda: rfarm_hash(tree, root / "home-0"),
+        )
+        print(
+            f"hash cache, rfarm hash DIR, {len(many)} files: first scan {first:.3f} s, re-scan {again:.3f} s "
+            f"-> {first / again:.1f}x faster, start-up included (CPU {first_cpu:.2f} s against {again_cpu:.2f} s)"
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)

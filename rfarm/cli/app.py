@@ -22,8 +22,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(args: list[str]) -> int:
     """Run one command line; returns its exit code."""
-    from peewee import PeeweeException
-
     from rfarm.cli.commands import build_app
     from rfarm.cli.output import documents_written, error, print_json
     from rfarm.errors import (
@@ -76,10 +74,10 @@ def run(args: list[str]) -> int:
             raise
         code = next(code for cls in type(exc).__mro__ if (code := exit_codes.get(cls)) is not None)
         return failed(code, type(exc).__name__, str(exc))
-    except PeeweeException as exc:  # the database failed under a command: a service error
-        if debug:
+    except Exception as exc:
+        if debug or not is_database_error(exc):
             raise
-        return failed(3, "ServiceError", f"database: {first_line(exc)}")
+        return failed(3, "ServiceError", f"database: {first_line(exc)}")  # the database failed under a command
     return result if isinstance(result, int) else 0
 
 
@@ -127,3 +125,9 @@ def configure_logging(*, debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
     if not debug:
         logging.getLogger("oss2").setLevel(logging.CRITICAL)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether peewee raised ``exc`` (looked up, not imported: a command that never loaded peewee did not)."""
+    peewee = sys.modules.get("peewee")
+    return peewee is not None and isinstance(exc, peewee.PeeweeException)

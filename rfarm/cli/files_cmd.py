@@ -1,7 +1,8 @@
 """``rfarm upload``, ``rfarm hash`` and ``rfarm download``: files to and from storage."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -9,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from rfarm.cli.options import AllOption, JsonOption, TaskArg, connect
-from rfarm.cli.output import cell, err_console, info, out_console, plural, print_json
+from rfarm.cli.output import err_console, info, plural, print_json
 
 if TYPE_CHECKING:
+    from rfarm.files.hashing import FileHash
     from rfarm.files.progress import Progress as TransferProgress
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders (folders are walked).", show_default=False)]
@@ -104,8 +106,6 @@ def hash_(
     """
     from contextlib import nullcontext
 
-    from rich.table import Table
-
     from rfarm.config import load_config
     from rfarm.files.hashing import HashCache, hash_files, walk_files
 
@@ -117,15 +117,17 @@ def hash_(
     if json:
         print_json([{"path": str(p), **h.to_dict()} for p, h in hashes.items()])
         return 0
-    table = Table("path", "size", "md5", "xxhash64")
-    table.columns[0].overflow = "fold"
-    for column in table.columns[2:]:  # whole in --json; shortened with an ellipsis where space runs out
-        column.overflow = "ellipsis"
-        column.no_wrap = True
-    for path, file_hash in hashes.items():
-        table.add_row(cell(path), str(file_hash.size), file_hash.md5, file_hash.xxh64)
-    out_console().print(table)
+    sys.stdout.write(hash_lines(hashes))
     return 0
+
+
+def hash_lines(hashes: Mapping[Path, FileHash]) -> str:
+    """One line a file, ``md5  xxhash64  size  path`` in aligned columns under a header, as ``md5sum`` puts
+    the hash first; plain text, as a table of thousands of rows takes rich longer to lay out than to hash."""
+    size_width = max([len("size"), *(len(str(h.size)) for h in hashes.values())])
+    lines = [f"{'md5':<32}  {'xxhash64':>20}  {'size':>{size_width}}  path"]
+    lines += [f"{h.md5}  {h.xxh64:>20}  {h.size:>{size_width}}  {p}" for p, h in hashes.items()]
+    return "\n".join(lines) + "\n"
 
 
 def download(

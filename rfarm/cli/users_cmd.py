@@ -9,7 +9,7 @@ import typer
 from rfarm.cli.options import JsonOption, connect
 from rfarm.cli.output import info, out_console, print_json
 from rfarm.errors import UsageError
-from rfarm.state.users import Role
+from rfarm.state.states import Role
 
 app = typer.Typer(help="Users, their roles, passwords and tokens.", no_args_is_help=True)
 

@@ -5,21 +5,23 @@ unsigned decimal string), the pair the storage layout names objects by.
 :func:`hash_files` hashes many files in a thread pool: ``hashlib`` and
 ``xxhash`` release the GIL while they digest a large buffer, so threads use
 every core. :class:`HashCache` remembers hashes by absolute path, size and
-``mtime_ns``, so an unchanged file is never read twice.
+``mtime_ns``, so an unchanged file is never read twice: a re-scan costs one
+``stat`` per file and one batched lookup.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import xxhash
 
@@ -35,9 +37,13 @@ _REPORT_S = 0.2
 """Seconds between progress reports while no file finishes."""
 
 _CACHE_BATCH = 1000
+"""Hashes written to the cache per transaction while hashing goes on."""
+_LOOKUP_BATCH = 500
+"""Paths per cache query (SQLite before 3.32 takes at most 999 parameters)."""
 _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
 _DECIMAL = re.compile(r"[0-9]{1,20}")
 _buffers = threading.local()
+P = TypeVar("P", Path, str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +178,7 @@ class HashCache:
             ) from exc
 
     @staticmethod
-    def _key(path: Path) -> str:
+    def _key(path: Path | str) -> str:
         return os.path.normcase(os.path.abspath(path))
 
     def get(self, path: Path | str, *, size: int, mtime_ns: int) -> FileHash | None:
@@ -180,9 +186,33 @@ class HashCache:
         with self._lock:
             row = self._db.execute(
                 f"SELECT md5, xxh64 FROM {self.TABLE} WHERE path = ? AND size = ? AND mtime_ns = ?",
-                (self._key(Path(path)), size, mtime_ns),
+                (self._key(path), size, mtime_ns),
             ).fetchone()
         return FileHash(row[0], row[1], size) if row else None
+
+    def get_many(self, entries: Iterable[tuple[P, int, int]]) -> dict[P, FileHash]:
+        """The cached hashes of many ``(path, size, mtime_ns)``, keyed by the paths as given.
+
+        Paths with no entry for that exact size and ``mtime_ns`` are left out. A
+        few queries in all (:data:`_LOOKUP_BATCH` paths each), not one a file.
+        """
+        wanted: dict[str, list[tuple[P, int, int]]] = {}
+        for entry in entries:
+            wanted.setdefault(self._key(entry[0]), []).append(entry)
+        keys = list(wanted)
+        found: dict[P, FileHash] = {}
+        with self._lock:
+            for start in range(0, len(keys), _LOOKUP_BATCH):
+                batch = keys[start:start + _LOOKUP_BATCH]
+                rows = self._db.execute(
+                    f"SELECT path, size, mtime_ns, md5, xxh64 FROM {self.TABLE} WHERE path IN"
+                    f" ({','.join('?' * len(batch))})", batch,
+                ).fetchall()
+                for key, size, mtime_ns, md5, xxh64 in rows:
+                    for path, want_size, want_mtime_ns in wanted[key]:
+                        if (size, mtime_ns) == (want_size, want_mtime_ns):
+                            found[path] = FileHash(md5, xxh64, size)
+        return found
 
     def put(self, path: Path | str, file_hash: FileHash, *, mtime_ns: int) -> None:
         """Remember ``file_hash`` for ``path`` as it was at ``mtime_ns``."""
@@ -190,7 +220,7 @@ class HashCache:
 
     def put_many(self, entries: Iterable[tuple[Path | str, FileHash, int]]) -> None:
         """Remember many ``(path, file_hash, mtime_ns)`` in one transaction."""
-        rows = [(self._key(Path(p)), h.size, mtime_ns, h.md5, h.xxh64) for p, h, mtime_ns in entries]
+        rows = [(self._key(p), h.size, mtime_ns, h.md5, h.xxh64) for p, h, mtime_ns in entries]
         with self._lock, self._db:
             self._db.executemany(
                 f"INSERT OR REPLACE INTO {self.TABLE} (path, size, mtime_ns, md5, xxh64) VALUES (?, ?, ?, ?, ?)", rows
@@ -209,20 +239,10 @@ class HashCache:
         self.close()
 
 
-def _hash_cached(
-    path: Path, cache: HashCache | None, on_bytes: Callable[[int], None] | None
-) -> tuple[FileHash, int | None, bool]:
-    """The file's hash, the ``mtime_ns`` to cache it under (None: do not cache it), and whether the cache had it."""
-    if cache is not None:
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise _read_error(path, exc) from exc
-        cached = cache.get(path, size=st.st_size, mtime_ns=st.st_mtime_ns)
-        if cached is not None:
-            return cached, None, True
+def _hash_new(path: Path, cache: HashCache | None, on_bytes: Callable[[int], None] | None) -> tuple[FileHash, int | None]:
+    """The file's hash and the ``mtime_ns`` to cache it under (None: do not cache it, it changed while read)."""
     file_hash, stable = _hash_stable(path, on_bytes)
-    return file_hash, stable.st_mtime_ns if cache is not None and stable is not None else None, False
+    return file_hash, stable.st_mtime_ns if cache is not None and stable is not None else None
 
 
 class _BytesRead:
@@ -249,8 +269,10 @@ def hash_files(
     Args:
         paths: Files to hash (use :func:`walk_files` to expand directories).
         threads: Worker threads; defaults to the number of CPUs.
-        cache: Where to look up and store hashes; a hit costs a ``stat``, not a read.
-            A file that changes while it is read is hashed but not cached.
+        cache: Where to look up and store hashes. Every file is stat'ed once and
+            the cache asked about all of them at once; a hit (same size and
+            ``mtime_ns``) is not read. A file that changes while it is read is
+            hashed but not cached.
         on_progress: Told of the ``hash`` stage from the calling thread after each
             file, and every few tenths of a second while a large one is read
             (bytes within files count); cache hits are ``skipped``. Returning
@@ -264,36 +286,49 @@ def hash_files(
         UsageError: a file cannot be read.
         Cancelled: ``on_progress`` returned ``False``.
     """
-    files = list(dict.fromkeys(Path(p) for p in paths))
-    bytes_total = sum(_size(p) for p in files) if on_progress is not None else 0
+    files = list(dict.fromkeys(p if isinstance(p, Path) else Path(p) for p in paths))
     found: dict[Path, FileHash] = {}
-    to_cache: list[tuple[Path | str, FileHash, int]] = []
+    bytes_total = 0
+    if cache is not None or on_progress is not None:
+        stats = [(p, _stat(p)) for p in files]  # the one stat a file
+        bytes_total = sum(st.st_size for _, st in stats)
+        if cache is not None:
+            found = cache.get_many((p, st.st_size, st.st_mtime_ns) for p, st in stats)
+    skipped, bytes_skipped = len(found), sum(h.size for h in found.values())
+    todo = [p for p in files if p not in found]
     read = _BytesRead()
     on_bytes = read.add if on_progress is not None else None
-    skipped = bytes_skipped = reported = 0
-    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="rfarm-hash") as pool:
-        futures: dict[Future[tuple[FileHash, int | None, bool]], Path] = {
-            pool.submit(_hash_cached, p, cache, on_bytes): p for p in files
-        }
-        pending = set(futures)
+    to_cache: list[tuple[Path | str, FileHash, int]] = []
+    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped) if found else 0
+    if not todo:
+        return {p: found[p] for p in files}
+    workers = min(threads or os.cpu_count() or 1, len(todo))
+    finished: queue.SimpleQueue[Future[tuple[FileHash, int | None]]] = queue.SimpleQueue()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rfarm-hash") as pool:
+        futures: dict[Future[tuple[FileHash, int | None]], Path] = {}
         try:
-            while pending:
-                finished, pending = wait(pending, timeout=_REPORT_S if on_progress else None,
-                                         return_when=FIRST_COMPLETED)
-                for future in finished:
-                    path = futures[future]
-                    file_hash, mtime_ns, hit = future.result()
-                    found[path] = file_hash
-                    if hit:
-                        skipped, bytes_skipped = skipped + 1, bytes_skipped + file_hash.size
-                    if mtime_ns is not None:
-                        to_cache.append((path, file_hash, mtime_ns))
-                    if cache is not None and len(to_cache) >= _CACHE_BATCH:
-                        cache.put_many(to_cache)
-                        to_cache.clear()
-                    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
-                if not finished and read.value + bytes_skipped != reported:  # within a large file
-                    reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
+            for p in todo:
+                future = pool.submit(_hash_new, p, cache, on_bytes)
+                futures[future] = p
+                future.add_done_callback(finished.put)  # one hand-over a file, however many are pending
+            for _ in todo:
+                while True:
+                    try:
+                        future = finished.get(timeout=_REPORT_S if on_progress else None)
+                        break
+                    except queue.Empty:  # within a large file
+                        if read.value + bytes_skipped != reported:
+                            reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped,
+                                               bytes_skipped)
+                path = futures[future]
+                file_hash, mtime_ns = future.result()
+                found[path] = file_hash
+                if mtime_ns is not None:
+                    to_cache.append((path, file_hash, mtime_ns))
+                if cache is not None and len(to_cache) >= _CACHE_BATCH:
+                    cache.put_many(to_cache)
+                    to_cache.clear()
+                reported = _report(on_progress, read, len(found), len(files), bytes_total, skipped, bytes_skipped)
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
@@ -311,17 +346,18 @@ def _report(on_progress: ProgressCallback | None, read: _BytesRead, done: int, t
     return bytes_done
 
 
-def _size(path: Path) -> int:
+def _stat(path: Path) -> os.stat_result:
     try:
-        return path.stat().st_size
-    except OSError:  # reported by the hashing itself
-        return 0
+        return os.stat(path)
+    except OSError as exc:
+        raise _read_error(path, exc) from exc
 
 
 def walk_files(paths: Iterable[Path | str]) -> list[Path]:
     """Expand directories into the files below them, sorted; files are kept as given.
 
-    Symbolic links to directories are not followed.
+    Symbolic links to directories are not followed. Folders are listed with
+    ``os.scandir``, whose entries know their type, so no file is stat'ed here.
 
     Raises:
         NotFoundError: a path does not exist.
@@ -329,6 +365,25 @@ def walk_files(paths: Iterable[Path | str]) -> list[Path]:
     """
     def unreadable(exc: OSError) -> NoReturn:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+
+    def below(folder: Path) -> Iterator[Path]:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            unreadable(exc)
+        subfolders = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry)
+                elif entry.is_file():
+                    yield folder / entry.name  # a third of the cost of Path(entry.path)
+            except OSError as exc:
+                exc.filename = exc.filename or entry.path
+                unreadable(exc)
+        for entry in subfolders:
+            yield from below(folder / entry.name)
 
     def is_file(path: Path) -> bool:
         try:
@@ -340,9 +395,7 @@ def walk_files(paths: Iterable[Path | str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for root, dirnames, filenames in os.walk(path, onerror=unreadable):
-                dirnames.sort()
-                files.update((Path(root, name), None) for name in sorted(filenames) if is_file(Path(root, name)))
+            files.update((p, None) for p in below(path))
         elif is_file(path):
             files[path] = None
         else:

@@ -1,4 +1,4 @@
-"""The vocabulary of the farm: task and frame states, event kinds, priorities and the moves between states.
+"""The vocabulary of the farm: task and frame states, event kinds, priorities, roles and the moves between states.
 
 Every value is the exact string the database stores and ``--json`` prints, so a
 member compares equal to (and hashes like) its string. Only
@@ -194,3 +194,24 @@ def check_move(moves: Mapping[S, frozenset[S]], frm: str | Iterable[str], to: S)
         noun = "task" if kind is TaskState else "frame"
         raise StateError(f"a {noun} cannot move from {forbidden[0]} to {to}")
     return tuple(s for s in states if s != to)
+
+
+class Role(StrEnum):
+    """What a user may do; each role includes the one before (see :mod:`rfarm.state.users`)."""
+
+    VIEWER = "viewer"
+    ARTIST = "artist"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    @classmethod
+    def parse(cls, value: str | Role) -> Role:
+        """``value`` as a role (:class:`UsageError` naming the roles for anything else)."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise UsageError(f"no role {value!r}; the roles are {', '.join(r.value for r in cls)}") from None

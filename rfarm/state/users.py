@@ -11,34 +11,15 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 from rfarm.config import Config
 from rfarm.errors import NotAllowedError, NotFoundError, UsageError
 from rfarm.state.models import Token, User, database, utcnow
+from rfarm.state.states import Role
 
 #: the longest user name
 MAX_NAME = 64
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"
-    ARTIST = "artist"
-    MANAGER = "manager"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-    @classmethod
-    def parse(cls, value: str | Role) -> Role:
-        """``value`` as a role (:class:`UsageError` naming the roles for anything else)."""
-        try:
-            return cls(value)
-        except ValueError:
-            raise UsageError(f"no role {value!r}; the roles are {', '.join(r.value for r in cls)}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,15 @@ def test_hash_walks_folders(home: Path, home_env: dict[str, str], tmp_path: Path
     assert (code, out) == (2, "") and "File not found" in err
 
 
+def test_hash_prints_one_whole_line_a_file_hash_first(home_env: dict[str, str], tmp_path: Path) -> None:
+    files = make_tree(tmp_path / ("a folder with a long name, [brackets] and spaces " * 3))
+    code, out, err = run_cli("hash", *map(str, files), env={**home_env, "COLUMNS": "60"})
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split() == ["md5", "xxhash64", "size", "path"]
+    assert rows == [f"{hash_file(p).md5}  {hash_file(p).xxh64:>20}  {p.stat().st_size:>4}  {p}" for p in files]
+
+
 def test_download_of_an_unknown_task_is_bad_input(home_env: dict[str, str]) -> None:
     code, out, err = run_cli("download", "99", env=home_env)
     assert (code, out, err.strip()) == (2, "", "Error: no task 99 for user 'alice'")

@@ -195,3 +195,40 @@ def test_walk_files(tmp_path: Path) -> None:
     ]
     with pytest.raises(NotFoundError, match="missing"):
         walk_files([tmp_path / "missing"])
+
+
+def test_rescan_stats_each_file_once_and_asks_the_cache_in_a_few_queries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "tree"
+    paths = [_write(tree / f"d{i % 7}" / f"f{i:04d}", os.urandom(50)) for i in range(1200)]
+    with HashCache(tmp_path / "cache.db") as cache:
+        first = hash_files(walk_files([tree]), cache=cache)
+        stats: list[str] = []
+        real_stat = os.stat
+
+        def counting_stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            stats.append(os.fspath(path))
+            return real_stat(path, *args, **kwargs)
+
+        queries: list[str] = []
+        cache._db.set_trace_callback(queries.append)
+        monkeypatch.setattr(os, "stat", counting_stat)
+        calls: list[Progress] = []
+        again = hash_files(walk_files([tree]), cache=cache, on_progress=calls.append)
+        monkeypatch.undo()
+    assert again == first and len(again) == 1200
+    assert sorted(s for s in stats if s != str(tree)) == sorted(map(str, paths)), "one stat a file, nothing else"
+    assert len([q for q in queries if q.startswith("SELECT")]) == 3  # 1,200 paths, 500 a query
+    assert calls == [Progress("hash", 1200, 1200, 60000, 60000, skipped=1200, bytes_skipped=60000)]
+
+
+def test_get_many_answers_for_each_spelling_and_only_for_the_same_size_and_mtime(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path / "f", b"abc")
+    st = path.stat()
+    monkeypatch.chdir(tmp_path)
+    with HashCache(tmp_path / "cache.db") as cache:
+        cache.put(path, _expected(b"abc"), mtime_ns=st.st_mtime_ns)
+        found = cache.get_many([(path, 3, st.st_mtime_ns), ("f", 3, st.st_mtime_ns), (tmp_path / "gone", 3, 0)])
+        assert found == {path: _expected(b"abc"), "f": _expected(b"abc")}
+        assert cache.get_many([(path, 4, st.st_mtime_ns), (path, 3, st.st_mtime_ns + 1)]) == {}
