@@ -203,7 +203,13 @@ def test_the_rate_limit_answers_429_and_the_client_waits(farm: Any, config: Any,
     from rfarm.client.http import HttpFarm
     from rfarm.service.app import create_app
 
+    import time
+
+    from rfarm.service.auth import RateLimiter
+
     app = create_app(replace(config, api_rate_limit=60))  # one request a second, in bursts of 60
+    frozen = [time.monotonic()]  # the bucket's clock stands still while the burst is counted, however slow the machine
+    app.state.limiter = RateLimiter(60, clock=lambda: frozen[0] if frozen else time.monotonic())
     token = token_for("alice")
     raw = client(app, token)
     answers = [raw.get("/api/whoami").status_code for _ in range(61)]
@@ -212,6 +218,7 @@ def test_the_rate_limit_answers_429_and_the_client_waits(farm: Any, config: Any,
     assert_problem(limited, 429, "RateLimited")
     assert 1 <= int(limited.headers["Retry-After"]) <= 2
     assert client(app, token_for("bob")).get("/api/whoami").status_code == 200, "the limit is per token"
+    frozen.clear()  # time runs again: the client waits for Retry-After
     api = HttpFarm("http://testserver", token, http=TestClient(app))
     assert api.whoami()["user"] == "alice", "the client waited for Retry-After and asked again"
 
