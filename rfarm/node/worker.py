@@ -15,7 +15,8 @@ A slot never dies quietly: an unexpected error is logged as one line with its
 cause and the slot backs off (2 s, doubling up to a minute) and carries on; a
 ``burst`` worker stops instead and says so (:attr:`Worker.failed`), so its
 exit code is not 0. The frames the slot held are given back: released when the
-node is at fault (its configuration, its disk, the database: :data:`NODE_FAULTS`),
+node is at fault (its configuration, its disk, the database, the storage:
+:data:`NODE_FAULTS`; a full storage must not blocklist every node for a task),
 failed with the cause otherwise, so a frame that breaks rfarm uses up its
 attempts instead of going round the farm for ever.
 """
@@ -38,7 +39,7 @@ from rfarm.state import nodes, scheduler
 from rfarm.files import thumbnails, transfer, workspace
 from rfarm.state.allocation import NodeCaps
 from rfarm.config import Config
-from rfarm.errors import Cancelled, ConfigError, RfarmError, StateError, first_line
+from rfarm.errors import Cancelled, ConfigError, RfarmError, StateError, StorageError, first_line
 from rfarm.state.farm import open_farm
 from rfarm.node.frame_tracker import FrameTracker
 from rfarm.node.hardware import Hardware, detect_hardware
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 2.0
 MAX_BACKOFF_S = 60.0
 #: errors that say the node cannot work (not that a frame cannot be rendered): its frames are released
-NODE_FAULTS: tuple[type[BaseException], ...] = (ConfigError, OSError, PeeweeException)
+NODE_FAULTS: tuple[type[BaseException], ...] = (ConfigError, OSError, PeeweeException, StorageError)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -457,10 +458,12 @@ class Worker:
                                    log_path=self._log_name(run, number))
         except StateError:
             log.warning("frame %s of task %s was taken away before it finished", number, run.claim.task_id)
+        except StorageError as exc:  # storage full or gone: not the frame's fault, nor the node's
+            raise StorageError(f"cannot store the results of frame {number}: {exc}") from exc
+        except OSError as exc:  # this node's disk: the slot releases the frames and pauses
+            raise OSError(exc.errno, f"cannot keep the output of frame {number}: {exc.strerror or exc}") from exc
         except RfarmError as exc:
             self._fail(run, number, f"cannot store the results of frame {number}: {exc}")
-        except OSError as exc:
-            self._fail(run, number, f"cannot keep the output of frame {number}: {exc}")
 
     def _thumbnail(self, run: _Run, number: int, storage: Storage, files: list[Path]) -> None:
         """Store the thumbnail of the frame's first image before the frame is recorded done (so a

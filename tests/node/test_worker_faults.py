@@ -148,3 +148,27 @@ def test_a_frame_that_breaks_rfarm_fails_with_the_cause(farm: dict[str, Any]) ->
     status, failures, _, error = frame_row(farm)
     assert (status, failures) == ("failed", 1)
     assert error.startswith("rfarm failed: KeyError: 'width' (at <string>:"), error
+
+
+def test_a_full_storage_releases_the_rendered_frame_and_blocklists_no_node(farm: dict[str, Any]) -> None:
+    patch = """
+        import errno
+        from rfarm.storage.folder import FolderStorage
+        put = FolderStorage.put_file
+        def full(self, key, path, *args, **kwargs):
+            if "/results/" in key:  # the disk under the storage is full when the results arrive
+                raise self._failed("store", key, OSError(errno.ENOSPC, "No space left on device"))
+            return put(self, key, path, *args, **kwargs)
+        FolderStorage.put_file = full
+    """
+    done = subprocess.run(launcher(patch, "worker", "--burst", "--name", "n1"), env=farm["env"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    (logged,) = [line for line in assert_one_line_errors(done.stderr, "No space left") if "slot 0" in line]
+    assert "StorageError: cannot store the results of frame 1" in logged, logged
+    assert frame_row(farm) == ("queued", 0, 0, None)  # released: no attempt used up
+    assert rows(farm["home"], "SELECT COUNT(*) FROM node_failure") == [(0,)]
+    again = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "n1"], env=farm["env"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert frame_row(farm)[:2] == ("done", 0)
