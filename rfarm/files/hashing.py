@@ -173,9 +173,7 @@ class HashCache:
                 " mtime_ns INTEGER NOT NULL, md5 TEXT NOT NULL, xxh64 TEXT NOT NULL)"
             )
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"Cannot open the hash cache {self.path}: {exc}. Remove the file or disable the cache."
-            ) from exc
+            raise ConfigError(f"Cannot open the hash cache {self.path}: {exc}. {_cache_advice(exc)}") from exc
 
     @staticmethod
     def _key(path: Path | str) -> str:
@@ -401,3 +399,12 @@ def walk_files(paths: Iterable[Path | str]) -> list[Path]:
         else:
             raise NotFoundError(f"File not found: {path}")
     return list(files)
+
+
+def _cache_advice(exc: BaseException) -> str:
+    """What to do about a hash cache that cannot be opened: a damaged file goes, a read-only folder is fixed."""
+    text = str(exc).lower()
+    if isinstance(exc, PermissionError) or "readonly" in text or "read-only" in text or "permission" in text:
+        return "Make its folder writable (see RFARM_HOME); the file itself is fine."
+    return "Remove the file: it is only a cache, and is made again."
+

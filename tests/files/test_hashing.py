@@ -232,3 +232,23 @@ def test_get_many_answers_for_each_spelling_and_only_for_the_same_size_and_mtime
         found = cache.get_many([(path, 3, st.st_mtime_ns), ("f", 3, st.st_mtime_ns), (tmp_path / "gone", 3, 0)])
         assert found == {path: _expected(b"abc"), "f": _expected(b"abc")}
         assert cache.get_many([(path, 4, st.st_mtime_ns), (path, 3, st.st_mtime_ns + 1)]) == {}
+
+
+def test_a_hash_cache_that_cannot_be_opened_says_what_to_do(tmp_path: Path) -> None:
+    from rfarm.errors import ConfigError
+    from rfarm.files.hashing import _cache_advice
+
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"not a database" * 100)
+    with pytest.raises(ConfigError, match="Remove the file: it is only a cache"):
+        HashCache(damaged)
+    kept = tmp_path / "kept.db"
+    sqlite3.connect(kept).close()
+    readonly = sqlite3.connect(f"file:{kept}?mode=ro", uri=True)  # what a folder nobody may write gives
+    try:
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            readonly.execute("CREATE TABLE t (x)")
+    finally:
+        readonly.close()
+    assert "readonly" in str(raised.value)
+    assert _cache_advice(raised.value) == "Make its folder writable (see RFARM_HOME); the file itself is fine."
