@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import Expression, fn
+from peewee import SQL, Expression, Field, ModelUpdate, fn
 
 from rfarm.state.allocation import (
     BLOCKLIST_AFTER,
@@ -48,7 +48,6 @@ from rfarm.state.states import (
     check_move,
 )
 from rfarm.submit.request import SubmitRequest
-from rfarm.state.taskinfo import frame_counts
 from rfarm.state.users import get_user
 
 
@@ -166,7 +165,12 @@ def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
 
 
 def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime | None = None) -> Claim | None:
-    """Atomically take the next chunk of frames for ``node``, or None."""
+    """Atomically take the next chunk of frames for ``node``, or None.
+
+    Three statements in one transaction (four on PostgreSQL): the claimable
+    tasks with their owners, an ``UPDATE ... RETURNING`` that takes the best
+    chunk of the first task that fits, and the ``claimed`` event.
+    """
     now = now or db_now()
     pg = is_postgres(database.obj)
     waiting = (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
@@ -175,7 +179,8 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
         # One row per claimable task, best first: each MIN is one index probe, so
         # the cost grows with the number of tasks, not of queued frames.
         tasks = (
-            Task.select(Task, best.alias("best"))
+            Task.select(Task, User.name, best.alias("best"))
+            .join(User)
             .where(
                 (Task.status.in_(CLAIMABLE))
                 & sql_filter(caps)
@@ -184,44 +189,20 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
             )
             .order_by(best, Task.id)
         )
-        ids: list[int] = []
+        token = uuid.uuid4().hex
+        won: list[tuple[Any, ...]] = []
         for task in tasks:
             if not fits(Needs.of_task(task), caps):
                 continue
-            head = (
-                Frame.select(Frame.id, Frame.chunk)
-                .where((Frame.task == task.id) & waiting)
-                .order_by(Frame.rank, Frame.chunk, Frame.number)
-                .limit(1)
-            )
-            if pg:
-                head = head.for_update(skip_locked=True)
-            first = head.first()
-            if first is None:
-                continue
-            group = Frame.select(Frame.id).where((Frame.task == task.id) & (Frame.chunk == first.chunk) & waiting)
-            if pg:
-                group = group.for_update(skip_locked=True)
-            ids = [f.id for f in group]
-            break
-        if not ids:
+            won = _take_chunk(task.id, node=node, token=token, lease_until=now + timedelta(seconds=lease_s),
+                              now=now, pg=pg)
+            if won:
+                break
+        if not won:
             return None
-        task_id = task.id
-        token = uuid.uuid4().hex
-        won = _move_frames(
-            Frame.id.in_(ids), frm=FrameState.QUEUED, to=FrameState.RUNNING,
-            worker=node, lease_token=token, lease_until=now + timedelta(seconds=lease_s),
-            attempts=Frame.attempts + 1, started_at=now, finished_at=None, progress=0, error=None,
-        )
-        if won == 0:
-            return None
-        _move_task(task_id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
-        task = Task.select(Task, User).join(User).where(Task.id == task_id).get()
-        frames = list(
-            Frame.select(Frame.id, Frame.number, Frame.is_test, Frame.attempts)
-            .where(Frame.lease_token == token)
-            .order_by(Frame.number)
-        )
+        if task.status == TaskState.QUEUED:
+            _move_task(task.id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
+        frames = tuple(sorted((ClaimedFrame(*row) for row in won), key=lambda f: f.number))
         _event(task.id, None, EventKind.CLAIMED, ",".join(str(f.number) for f in frames), node=node, now=now)
     return Claim(
         token=token,
@@ -237,7 +218,33 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
         ram_gb=task.ram_gb,
         gpus=task.gpus,
         options=dict(task.options or {}),
-        frames=tuple(ClaimedFrame(f.id, f.number, f.is_test, f.attempts) for f in frames),
+        frames=frames,
+    )
+
+
+def _take_chunk(task_id: int, *, node: str, token: str, lease_until: datetime, now: datetime,
+                pg: bool) -> list[tuple[Any, ...]]:
+    """Move the task's best waiting chunk to running under ``token``; its frames' ``(id, number, is_test, attempts)``.
+
+    On SQLite one statement finds the chunk of the best waiting frame and
+    takes it; on PostgreSQL a ``SELECT ... FOR UPDATE SKIP LOCKED`` locks the
+    chunk first (skipping rows other claims hold, so concurrent claims take
+    different chunks instead of waiting) and the ``UPDATE`` takes those rows.
+    """
+    waiting = (Frame.task == task_id) & (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
+    head = Frame.select(Frame.chunk).where(waiting).order_by(Frame.rank, Frame.chunk, Frame.number).limit(1)
+    if pg:
+        head = head.for_update(skip_locked=True)
+    group: Any = Frame.select(Frame.id).where(waiting & (Frame.chunk == head))
+    if pg:  # locked by a statement of its own: PostgreSQL may run a locking subquery of an IN once per row
+        group = [row.id for row in group.for_update(skip_locked=True)]
+        if not group:
+            return []
+    return _move_frames_returning(
+        Frame.id.in_(group), frm=FrameState.QUEUED, to=FrameState.RUNNING,
+        returning=(Frame.id, Frame.number, Frame.is_test, Frame.attempts),
+        worker=node, lease_token=token, lease_until=lease_until,
+        attempts=Frame.attempts + 1, started_at=now, finished_at=None, progress=0, error=None,
     )
 
 
@@ -276,10 +283,23 @@ def _move_frames(where: Expression, *, frm: str | Iterable[str], to: FrameState,
     One conditional UPDATE, so a frame another transaction moved meanwhile is
     left alone. StateError if :data:`FRAME_MOVES` forbid a move asked for.
     """
+    query = _frames_update(where, frm, to, values)
+    return 0 if query is None else int(query.execute())
+
+
+def _move_frames_returning(where: Expression, *, frm: str | Iterable[str], to: FrameState,
+                           returning: Sequence[Field], **values: Any) -> list[tuple[Any, ...]]:
+    """As :func:`_move_frames`, answering the moved frames' ``returning`` columns (``UPDATE ... RETURNING``)."""
+    query = _frames_update(where, frm, to, values)
+    return [] if query is None else list(query.returning(*returning).tuples())
+
+
+def _frames_update(where: Expression, frm: str | Iterable[str], to: FrameState, values: dict[str, Any]) -> ModelUpdate | None:
+    """The one statement that writes a frame status: None when no state of ``frm`` moves to ``to``."""
     moving = check_move(FRAME_MOVES, frm, to)
     if not moving:
-        return 0
-    return int(Frame.update(status=to, **values).where(where & Frame.status.in_(moving)).execute())
+        return None
+    return Frame.update(status=to, **values).where(where & Frame.status.in_(moving))
 
 
 def _move_task(task_id: int, *, frm: str | Iterable[str], to: TaskState, **values: Any) -> int:
@@ -290,12 +310,21 @@ def _move_task(task_id: int, *, frm: str | Iterable[str], to: TaskState, **value
     return int(Task.update(status=to, **values).where((Task.id == task_id) & Task.status.in_(moving)).execute())
 
 
+#: what a transition of a held frame needs to know about it afterwards
+_HELD_COLUMNS = (Frame.id, Frame.task, Frame.number, Frame.is_test, Frame.status, Frame.worker)
+
+
 def _move_held(frame_id: int, token: str, to: FrameState, **values: Any) -> Frame:
-    """Move a running frame held by ``token`` to ``to``; StateError if the lease is gone."""
-    n = _move_frames((Frame.id == frame_id) & (Frame.lease_token == token), frm=FrameState.RUNNING, to=to, **values)
-    if n != 1:
+    """Move a running frame held by ``token`` to ``to``; StateError if the lease is gone.
+
+    Answers the frame's id, task, number, is_test, status and worker as they are after the move.
+    """
+    rows = _move_frames_returning((Frame.id == frame_id) & (Frame.lease_token == token), frm=FrameState.RUNNING,
+                                  to=to, returning=_HELD_COLUMNS, **values)
+    if len(rows) != 1:
         raise StateError(f"frame {frame_id} is no longer held by this worker")
-    return Frame.get_by_id(frame_id)
+    fid, task_id, number, is_test, status, worker = rows[0]
+    return Frame(id=fid, task=task_id, number=number, is_test=bool(is_test), status=status, worker=worker)
 
 
 def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path: str | None = None, now: datetime | None = None) -> None:
@@ -422,29 +451,46 @@ def _after_test_frames(task_id: int, now: datetime) -> None:
 
 
 def _refresh_task(task_id: int, now: datetime) -> None:
-    """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
-    task = Task.get_by_id(task_id)
-    counts = Counter(frame_counts([task_id])[task_id])
-    open_frames = counts[FrameState.QUEUED] + counts[FrameState.RUNNING]
+    """Derive the task's state from its frames' (paused, held, cancelled stay until changed).
+
+    One statement reads the task's status and which frame states it has
+    (index probes, not a count of every frame), so finishing a frame of a
+    large task costs no more than finishing one of a small task.
+    """
+    def having(*states: FrameState):  # type: ignore[no-untyped-def]
+        return fn.EXISTS(Frame.select(SQL("1")).where((Frame.task == task_id) & Frame.status.in_(states)))
+
+    status, has_open, has_started, has_failed, has_cancelled = (
+        Task.select(
+            Task.status,
+            having(FrameState.QUEUED, FrameState.RUNNING),
+            having(FrameState.RUNNING, FrameState.DONE, FrameState.FAILED),
+            having(FrameState.FAILED),
+            having(FrameState.CANCELLED),
+        )
+        .where(Task.id == task_id)
+        .tuples()
+        .get()
+    )
     new: TaskState
-    if open_frames == 0:
-        if counts[FrameState.FAILED]:
+    if not has_open:
+        if has_failed:
             new = TaskState.FAILED
-        elif counts[FrameState.CANCELLED]:
+        elif has_cancelled:
             new = TaskState.CANCELLED
         else:
             new = TaskState.DONE
-        if task.status == TaskState.CANCELLED and new != TaskState.DONE:
+        if status == TaskState.CANCELLED and new != TaskState.DONE:
             new = TaskState.CANCELLED
-    elif task.status in (TaskState.PAUSED, TaskState.HELD, TaskState.CANCELLED, TaskState.FAILED):
+    elif status in (TaskState.PAUSED, TaskState.HELD, TaskState.CANCELLED, TaskState.FAILED):
         return
-    elif counts[FrameState.RUNNING] or counts[FrameState.DONE] or counts[FrameState.FAILED]:
+    elif has_started:
         new = TaskState.RENDERING
     else:
         new = TaskState.QUEUED
-    if new != task.status:
+    if new != status:
         values: dict[str, Any] = {"finished_at": now} if new in TERMINAL else {}
-        _move_task(task_id, frm=task.status, to=new, **values)
+        _move_task(task_id, frm=status, to=new, **values)
         if new in TERMINAL:
             _event(task_id, None, EventKind(new), f"task {new}", now=now)
 
