@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import SQL, Expression, Field, ModelUpdate, fn
+from peewee import SQL, Expression, ModelUpdate, Query, fn
 
 from rfarm.state.allocation import (
     BLOCKLIST_AFTER,
@@ -34,6 +34,7 @@ from rfarm.state.allocation import (
 from rfarm.state.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
 from rfarm.submit.frames import chunk_frames
+from rfarm.state.prepared import Prepared, Slot
 from rfarm.state.models import Event, Frame, NodeFailure, Task, User, database
 from rfarm.state.states import (
     CLAIMABLE,
@@ -172,37 +173,22 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
     chunk of the first task that fits, and the ``claimed`` event.
     """
     now = now or db_now()
-    pg = is_postgres(database.obj)
-    waiting = (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
-    best = Frame.select(fn.MIN(Frame.rank)).where((Frame.task == Task.id) & waiting)
     with database.atomic():
-        # One row per claimable task, best first: each MIN is one index probe, so
-        # the cost grows with the number of tasks, not of queued frames.
-        tasks = (
-            Task.select(Task, User.name, best.alias("best"))
-            .join(User)
-            .where(
-                (Task.status.in_(CLAIMABLE))
-                & sql_filter(caps)
-                & (Task.id.not_in(blocklisted_tasks(node)))
-                & fn.EXISTS(Frame.select(Frame.id).where((Frame.task == Task.id) & waiting))
-            )
-            .order_by(best, Task.id)
-        )
+        tasks = _CLAIMABLE_TASKS.rows(ram=caps.ram_gb, gpus=caps.gpus, gpu_memory=caps.gpu_memory_gb, node=node)
         token = uuid.uuid4().hex
         won: list[tuple[Any, ...]] = []
         for task in tasks:
             if not fits(Needs.of_task(task), caps):
                 continue
-            won = _take_chunk(task.id, node=node, token=token, lease_until=now + timedelta(seconds=lease_s),
-                              now=now, pg=pg)
+            won = _take_chunk(task.id, node=node, token=token, lease_until=now + timedelta(seconds=lease_s), now=now)
             if won:
                 break
         if not won:
             return None
         if task.status == TaskState.QUEUED:
             _move_task(task.id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
-        frames = tuple(sorted((ClaimedFrame(*row) for row in won), key=lambda f: f.number))
+        frames = tuple(sorted((ClaimedFrame(fid, number, bool(is_test), attempts)
+                               for fid, number, is_test, attempts in won), key=lambda f: f.number))
         _event(task.id, None, EventKind.CLAIMED, ",".join(str(f.number) for f in frames), node=node, now=now)
     return Claim(
         token=token,
@@ -222,30 +208,75 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
     )
 
 
-def _take_chunk(task_id: int, *, node: str, token: str, lease_until: datetime, now: datetime,
-                pg: bool) -> list[tuple[Any, ...]]:
+def _waiting(task_id: Any) -> Expression:
+    return (Frame.task == task_id) & (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
+
+
+def _claimable_tasks(pg: bool) -> Query:
+    """One row per claimable task with its owner, best first.
+
+    Each MIN is one index probe, so the cost grows with the number of
+    tasks, not of queued frames.
+    """
+    best = Frame.select(fn.MIN(Frame.rank)).where(_waiting(Task.id))
+    return (
+        Task.select(Task, User.name, best.alias("best"))
+        .join(User)
+        .where(
+            (Task.status.in_(CLAIMABLE))
+            & sql_filter(Slot("ram"), Slot("gpus"), Slot("gpu_memory"))
+            & (Task.id.not_in(blocklisted_tasks(Slot("node"))))
+            & fn.EXISTS(Frame.select(Frame.id).where(_waiting(Task.id)))
+        )
+        .order_by(best, Task.id)
+    )
+
+
+def _chunk_head() -> Query:
+    """The chunk of the task's best waiting frame."""
+    return Frame.select(Frame.chunk).where(_waiting(Slot("task"))).order_by(Frame.rank, Frame.chunk, Frame.number).limit(1)
+
+
+def _lock_chunk(pg: bool) -> Query:
+    """PostgreSQL: lock the frames of the task's best waiting chunk, skipping rows other claims hold."""
+    head = _chunk_head().for_update(skip_locked=True)
+    return Frame.select(Frame.id).where(_waiting(Slot("task")) & (Frame.chunk == head)).for_update(skip_locked=True)
+
+
+def _start_frames(pg: bool) -> Query:
+    """Move the frames to running under a lease: on SQLite those of the task's best waiting chunk (found
+    in the same statement), on PostgreSQL those :func:`_lock_chunk` locked."""
+    if pg:
+        where = Frame.id == fn.ANY(Slot("ids"))
+    else:
+        where = Frame.id.in_(Frame.select(Frame.id).where(_waiting(Slot("task")) & (Frame.chunk == _chunk_head())))
+    return _frames_update(
+        where, FrameState.QUEUED, FrameState.RUNNING,
+        dict(worker=Slot("node"), lease_token=Slot("token"), lease_until=Slot("until"),
+             attempts=Frame.attempts + 1, started_at=Slot("now"), finished_at=None, progress=0, error=None),
+    ).returning(Frame.id, Frame.number, Frame.is_test, Frame.attempts).tuples()
+
+
+_CLAIMABLE_TASKS = Prepared(_claimable_tasks)
+_LOCK_CHUNK = Prepared(_lock_chunk)
+_START_FRAMES = Prepared(_start_frames)
+
+
+def _take_chunk(task_id: int, *, node: str, token: str, lease_until: datetime, now: datetime) -> list[tuple[Any, ...]]:
     """Move the task's best waiting chunk to running under ``token``; its frames' ``(id, number, is_test, attempts)``.
 
-    On SQLite one statement finds the chunk of the best waiting frame and
-    takes it; on PostgreSQL a ``SELECT ... FOR UPDATE SKIP LOCKED`` locks the
-    chunk first (skipping rows other claims hold, so concurrent claims take
-    different chunks instead of waiting) and the ``UPDATE`` takes those rows.
+    On SQLite (one writer at a time) one statement finds the chunk and takes
+    it; on PostgreSQL a ``SELECT ... FOR UPDATE SKIP LOCKED`` locks the chunk
+    first, so concurrent claims take different chunks instead of waiting, and
+    the ``UPDATE`` takes those rows (a locking subquery inside an ``IN`` may
+    be run once per row there).
     """
-    waiting = (Frame.task == task_id) & (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
-    head = Frame.select(Frame.chunk).where(waiting).order_by(Frame.rank, Frame.chunk, Frame.number).limit(1)
-    if pg:
-        head = head.for_update(skip_locked=True)
-    group: Any = Frame.select(Frame.id).where(waiting & (Frame.chunk == head))
-    if pg:  # locked by a statement of its own: PostgreSQL may run a locking subquery of an IN once per row
-        group = [row.id for row in group.for_update(skip_locked=True)]
-        if not group:
+    ids: list[int] | None = None
+    if is_postgres(database.obj):
+        ids = [row.id for row in _LOCK_CHUNK.rows(task=task_id)]
+        if not ids:
             return []
-    return _move_frames_returning(
-        Frame.id.in_(group), frm=FrameState.QUEUED, to=FrameState.RUNNING,
-        returning=(Frame.id, Frame.number, Frame.is_test, Frame.attempts),
-        worker=node, lease_token=token, lease_until=lease_until,
-        attempts=Frame.attempts + 1, started_at=now, finished_at=None, progress=0, error=None,
-    )
+    return _START_FRAMES.rows(task=task_id, ids=ids, node=node, token=token, until=lease_until, now=now)
 
 
 def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None, now: datetime | None = None) -> set[int]:
@@ -283,22 +314,14 @@ def _move_frames(where: Expression, *, frm: str | Iterable[str], to: FrameState,
     One conditional UPDATE, so a frame another transaction moved meanwhile is
     left alone. StateError if :data:`FRAME_MOVES` forbid a move asked for.
     """
-    query = _frames_update(where, frm, to, values)
-    return 0 if query is None else int(query.execute())
+    if not check_move(FRAME_MOVES, frm, to):
+        return 0
+    return int(_frames_update(where, frm, to, values).execute())
 
 
-def _move_frames_returning(where: Expression, *, frm: str | Iterable[str], to: FrameState,
-                           returning: Sequence[Field], **values: Any) -> list[tuple[Any, ...]]:
-    """As :func:`_move_frames`, answering the moved frames' ``returning`` columns (``UPDATE ... RETURNING``)."""
-    query = _frames_update(where, frm, to, values)
-    return [] if query is None else list(query.returning(*returning).tuples())
-
-
-def _frames_update(where: Expression, frm: str | Iterable[str], to: FrameState, values: dict[str, Any]) -> ModelUpdate | None:
-    """The one statement that writes a frame status: None when no state of ``frm`` moves to ``to``."""
+def _frames_update(where: Expression, frm: str | Iterable[str], to: FrameState, values: dict[str, Any]) -> ModelUpdate:
+    """The one statement that writes a frame status (it matches nothing when no state of ``frm`` moves to ``to``)."""
     moving = check_move(FRAME_MOVES, frm, to)
-    if not moving:
-        return None
     return Frame.update(status=to, **values).where(where & Frame.status.in_(moving))
 
 
@@ -319,22 +342,31 @@ def _move_held(frame_id: int, token: str, to: FrameState, **values: Any) -> Fram
 
     Answers the frame's id, task, number, is_test, status and worker as they are after the move.
     """
-    rows = _move_frames_returning((Frame.id == frame_id) & (Frame.lease_token == token), frm=FrameState.RUNNING,
-                                  to=to, returning=_HELD_COLUMNS, **values)
+    query = _frames_update((Frame.id == frame_id) & (Frame.lease_token == token), FrameState.RUNNING, to, values)
+    return _held(frame_id, list(query.returning(*_HELD_COLUMNS).tuples()))
+
+
+def _held(frame_id: int, rows: list[tuple[Any, ...]]) -> Frame:
     if len(rows) != 1:
         raise StateError(f"frame {frame_id} is no longer held by this worker")
     fid, task_id, number, is_test, status, worker = rows[0]
     return Frame(id=fid, task=task_id, number=number, is_test=bool(is_test), status=status, worker=worker)
 
 
+#: a frame rendered: :func:`finish_frame`'s move, the most frequent write of all
+_FINISH = Prepared(lambda pg: _frames_update(
+    (Frame.id == Slot("frame")) & (Frame.lease_token == Slot("token")), FrameState.RUNNING, FrameState.DONE,
+    dict(outputs=Slot("outputs"), finished_at=Slot("now"), progress=100.0, lease_until=None,
+         log_path=Slot("log_path"), error=None),
+).returning(*_HELD_COLUMNS).tuples())
+
+
 def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path: str | None = None, now: datetime | None = None) -> None:
     """Record a frame rendered; releases the task's other frames if it was its last test frame."""
     now = now or db_now()
     with database.atomic():
-        frame = _move_held(
-            frame_id, token, FrameState.DONE, outputs=list(outputs), finished_at=now, progress=100.0,
-            lease_until=None, log_path=log_path, error=None,
-        )
+        frame = _held(frame_id, _FINISH.rows(frame=frame_id, token=token, outputs=Frame.outputs.db_value(list(outputs)),
+                                             now=now, log_path=log_path))
         _event(frame.task_id, frame.id, EventKind.DONE, f"frame {frame.number}", node=frame.worker, now=now)
         _after_frame(frame, now)
 
@@ -450,28 +482,30 @@ def _after_test_frames(task_id: int, now: datetime) -> None:
         _event(task_id, None, EventKind.RELEASED, "test frames finished", now=now)
 
 
+def _task_outlook(pg: bool) -> Query:
+    """The task's status and which frame states it has: index probes, not a count of every frame."""
+    def having(*states: FrameState):  # type: ignore[no-untyped-def]
+        return fn.EXISTS(Frame.select(SQL("1")).where((Frame.task == Slot("task")) & Frame.status.in_(states)))
+
+    return Task.select(
+        Task.status,
+        having(FrameState.QUEUED, FrameState.RUNNING),
+        having(FrameState.RUNNING, FrameState.DONE, FrameState.FAILED),
+        having(FrameState.FAILED),
+        having(FrameState.CANCELLED),
+    ).where(Task.id == Slot("task")).tuples()
+
+
+_TASK_OUTLOOK = Prepared(_task_outlook)
+
+
 def _refresh_task(task_id: int, now: datetime) -> None:
     """Derive the task's state from its frames' (paused, held, cancelled stay until changed).
 
-    One statement reads the task's status and which frame states it has
-    (index probes, not a count of every frame), so finishing a frame of a
-    large task costs no more than finishing one of a small task.
+    One statement reads what it needs, so finishing a frame of a large task
+    costs no more than finishing one of a small task.
     """
-    def having(*states: FrameState):  # type: ignore[no-untyped-def]
-        return fn.EXISTS(Frame.select(SQL("1")).where((Frame.task == task_id) & Frame.status.in_(states)))
-
-    status, has_open, has_started, has_failed, has_cancelled = (
-        Task.select(
-            Task.status,
-            having(FrameState.QUEUED, FrameState.RUNNING),
-            having(FrameState.RUNNING, FrameState.DONE, FrameState.FAILED),
-            having(FrameState.FAILED),
-            having(FrameState.CANCELLED),
-        )
-        .where(Task.id == task_id)
-        .tuples()
-        .get()
-    )
+    status, has_open, has_started, has_failed, has_cancelled = _TASK_OUTLOOK.rows(task=task_id)[0]
     new: TaskState
     if not has_open:
         if has_failed:
@@ -566,8 +600,13 @@ def set_log_path(frame_id: int, token: str, path: str) -> None:
 def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: str, *, now: datetime,
            node: str | None = None, actor: str | None = None) -> None:
     """Record what happened; ``actor`` is the user whose call caused it (None for a node's own doing)."""
-    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, actor=actor,
-                 created_at=now).execute()
+    _EVENT.count(task=task_id, frame=frame_id, kind=kind.value, message=message, node=node, actor=actor, now=now)
+
+
+_EVENT = Prepared(lambda pg: Event.insert(
+    task=Slot("task"), frame=Slot("frame"), kind=Slot("kind"), message=Slot("message"), node=Slot("node"),
+    actor=Slot("actor"), created_at=Slot("now"),
+))
 
 
 __all__ = [
