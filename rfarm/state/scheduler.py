@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import SQL, Expression, ModelUpdate, Query, fn
+from peewee import SQL, Expression, ModelUpdate, Query, Tuple, fn
 
 from rfarm.state.allocation import (
     BLOCKLIST_AFTER,
@@ -232,24 +232,28 @@ def _claimable_tasks(pg: bool) -> Query:
     )
 
 
-def _chunk_head() -> Query:
-    """The chunk of the task's best waiting frame."""
-    return Frame.select(Frame.chunk).where(_waiting(Slot("task"))).order_by(Frame.rank, Frame.chunk, Frame.number).limit(1)
+def _best_chunk(task: Any) -> Expression:
+    """The frames of the task's best waiting chunk.
+
+    Found by the ``(rank, chunk)`` of its best waiting frame (a chunk's frames
+    share their rank, set per chunk at submit), so that both the subquery and
+    the frames it names are read by the index on ``(task, status,
+    is_released, rank, chunk, number)`` alone, however many frames wait.
+    """
+    head = (Frame.select(Frame.rank, Frame.chunk).where(_waiting(task))
+            .order_by(Frame.rank, Frame.chunk, Frame.number).limit(1))
+    return _waiting(task) & (Tuple(Frame.rank, Frame.chunk) == head)
 
 
 def _lock_chunk(pg: bool) -> Query:
     """PostgreSQL: lock the frames of the task's best waiting chunk, skipping rows other claims hold."""
-    head = _chunk_head().for_update(skip_locked=True)
-    return Frame.select(Frame.id).where(_waiting(Slot("task")) & (Frame.chunk == head)).for_update(skip_locked=True)
+    return Frame.select(Frame.id).where(_best_chunk(Slot("task"))).for_update(skip_locked=True)
 
 
 def _start_frames(pg: bool) -> Query:
     """Move the frames to running under a lease: on SQLite those of the task's best waiting chunk (found
     in the same statement), on PostgreSQL those :func:`_lock_chunk` locked."""
-    if pg:
-        where = Frame.id == fn.ANY(Slot("ids"))
-    else:
-        where = Frame.id.in_(Frame.select(Frame.id).where(_waiting(Slot("task")) & (Frame.chunk == _chunk_head())))
+    where = (Frame.id == fn.ANY(Slot("ids"))) if pg else _best_chunk(Slot("task"))
     return _frames_update(
         where, FrameState.QUEUED, FrameState.RUNNING,
         dict(worker=Slot("node"), lease_token=Slot("token"), lease_until=Slot("until"),
