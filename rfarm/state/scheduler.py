@@ -168,9 +168,9 @@ def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
 def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime | None = None) -> Claim | None:
     """Atomically take the next chunk of frames for ``node``, or None.
 
-    Three statements in one transaction (four on PostgreSQL): the claimable
-    tasks with their owners, an ``UPDATE ... RETURNING`` that takes the best
-    chunk of the first task that fits, and the ``claimed`` event.
+    Three statements in one transaction: the claimable tasks with their
+    owners, an ``UPDATE ... RETURNING`` that takes the best chunk of the
+    first task that fits, and the ``claimed`` event.
     """
     now = now or db_now()
     with database.atomic():
@@ -245,42 +245,36 @@ def _best_chunk(task: Any) -> Expression:
     return _waiting(task) & (Tuple(Frame.rank, Frame.chunk) == head)
 
 
-def _lock_chunk(pg: bool) -> Query:
-    """PostgreSQL: lock the frames of the task's best waiting chunk, skipping rows other claims hold."""
-    return Frame.select(Frame.id).where(_best_chunk(Slot("task"))).for_update(skip_locked=True)
-
-
 def _start_frames(pg: bool) -> Query:
-    """Move the frames to running under a lease: on SQLite those of the task's best waiting chunk (found
-    in the same statement), on PostgreSQL those :func:`_lock_chunk` locked."""
-    where = (Frame.id == fn.ANY(Slot("ids"))) if pg else _best_chunk(Slot("task"))
-    return _frames_update(
+    """Move the frames of the task's best waiting chunk to running under a lease.
+
+    On PostgreSQL the chunk is first locked by a ``SELECT ... FOR UPDATE SKIP
+    LOCKED`` in a ``WITH`` (run once, before the update), so concurrent claims
+    take different chunks instead of waiting on each other; on SQLite one
+    writer runs at a time and the ``UPDATE`` finds the chunk itself.
+    """
+    if pg:
+        picked = Frame.select(Frame.id).where(_best_chunk(Slot("task"))).for_update(skip_locked=True).cte("picked")
+        where = Frame.id.in_(picked.select(picked.c.id))
+    else:
+        where = _best_chunk(Slot("task"))
+    query = _frames_update(
         where, FrameState.QUEUED, FrameState.RUNNING,
         dict(worker=Slot("node"), lease_token=Slot("token"), lease_until=Slot("until"),
              attempts=Frame.attempts + 1, started_at=Slot("now"), finished_at=None, progress=0, error=None),
-    ).returning(Frame.id, Frame.number, Frame.is_test, Frame.attempts).tuples()
+    )
+    if pg:
+        query = query.with_cte(picked)
+    return query.returning(Frame.id, Frame.number, Frame.is_test, Frame.attempts).tuples()
 
 
 _CLAIMABLE_TASKS = Prepared(_claimable_tasks)
-_LOCK_CHUNK = Prepared(_lock_chunk)
 _START_FRAMES = Prepared(_start_frames)
 
 
 def _take_chunk(task_id: int, *, node: str, token: str, lease_until: datetime, now: datetime) -> list[tuple[Any, ...]]:
-    """Move the task's best waiting chunk to running under ``token``; its frames' ``(id, number, is_test, attempts)``.
-
-    On SQLite (one writer at a time) one statement finds the chunk and takes
-    it; on PostgreSQL a ``SELECT ... FOR UPDATE SKIP LOCKED`` locks the chunk
-    first, so concurrent claims take different chunks instead of waiting, and
-    the ``UPDATE`` takes those rows (a locking subquery inside an ``IN`` may
-    be run once per row there).
-    """
-    ids: list[int] | None = None
-    if is_postgres(database.obj):
-        ids = [row.id for row in _LOCK_CHUNK.rows(task=task_id)]
-        if not ids:
-            return []
-    return _START_FRAMES.rows(task=task_id, ids=ids, node=node, token=token, until=lease_until, now=now)
+    """Move the task's best waiting chunk to running under ``token``; its frames' ``(id, number, is_test, attempts)``."""
+    return _START_FRAMES.rows(task=task_id, node=node, token=token, until=lease_until, now=now)
 
 
 def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None, now: datetime | None = None) -> set[int]:

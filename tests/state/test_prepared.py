@@ -73,9 +73,8 @@ def test_a_missing_slot_value_is_refused(any_farm: Any) -> None:
 
 def test_a_claim_and_a_finish_run_three_statements_whatever_the_size_of_the_task(any_farm: Any) -> None:
     """The claim: claimable tasks, the chunk taken with UPDATE ... RETURNING (on PostgreSQL locked
-    first by a statement of its own), its event. The finish: the frame's move, its event, the task's
-    outlook; no statement counts the task's frames."""
-    pg = is_postgres(database.obj)
+    in the same statement), its event. The finish: the frame's move, its event, the task's outlook;
+    no statement counts the task's frames."""
     scheduler.submit(SubmitRequest(scene="/s.blend", renderer="blender", frames=range(1, 2001)), user=TEST_USER)
     now = db_now()
     scheduler.finish_frame((c := scheduler.claim("n1", lease_s=30, now=now)).frames[0].id, c.token, outputs=[], now=now)
@@ -85,7 +84,7 @@ def test_a_claim_and_a_finish_run_three_statements_whatever_the_size_of_the_task
         assert claimed is not None
         with statements() as finish_sql:
             scheduler.finish_frame(claimed.frames[0].id, claimed.token, outputs=["/out/f.png"], now=now)
-        assert len(claim_sql) == (4 if pg else 3), claim_sql
+        assert len(claim_sql) == 3, claim_sql
         assert len(finish_sql) == 3, finish_sql
         assert not any("COUNT(" in sql.upper() for sql in claim_sql + finish_sql)
     frame = Frame.get_by_id(claimed.frames[0].id)
