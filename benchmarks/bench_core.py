@@ -5,8 +5,14 @@
 2. The worker's overhead per frame: the same frames rendered directly (one
    Blender process per frame, as the worker runs them) against submit +
    ``rfarm worker --burst``; printed as a ratio.
+3. The same with ``--chunk`` (one Blender process renders a chunk's frames in
+   turn, each recorded as it finishes) against the same direct one-frame
+   renders: what keeping Blender loaded across a chunk saves.
 
-    python benchmarks/bench_core.py [--frames 6] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+Each is run ``--repeats`` times, direct and farm interleaved, and the best of
+each is kept (the machine may be shared).
+
+    python benchmarks/bench_core.py [--frames 8] [--chunk 4] [--repeats 2] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 from __future__ import annotations
 
@@ -59,27 +65,43 @@ def pg_database(admin_url: str) -> tuple[str, callable]:
     return f"{base}/{name}", drop
 
 
-def bench_render(frames: int) -> tuple[float, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        for f in range(1, frames + 1):
-            job = {"scene": str(SCENE), "frames": [f], "output_dir": f"{tmp}/direct", "camera": None, "layers": []}
-            subprocess.run([sys.executable, str(SCRIPT), json.dumps(job)], check=True, capture_output=True, timeout=600)
-        direct = time.perf_counter() - start
+def render_direct(frames: int, tmp: str) -> float:
+    """One Blender process per frame, as a worker without chunks starts them."""
+    start = time.perf_counter()
+    for f in range(1, frames + 1):
+        job = {"scene": str(SCENE), "frames": [f], "output_dir": f"{tmp}/direct", "camera": None, "layers": []}
+        subprocess.run([sys.executable, str(SCRIPT), json.dumps(job)], check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - start
 
-        env = {**os.environ, "RFARM_HOME": f"{tmp}/home", "RFARM_USER": "bench"}
-        start = time.perf_counter()
-        rfarm = [sys.executable, "-m", "rfarm"]
-        subprocess.run([*rfarm, "submit", str(SCENE), "--frames", f"1-{frames}"], env=env, check=True,
-                       capture_output=True, timeout=60)
-        subprocess.run([*rfarm, "worker", "--burst"], env=env, check=True, capture_output=True, timeout=1200)
-        farm = time.perf_counter() - start
-    return direct, farm
+
+def render_farm(frames: int, tmp: str, *, chunk: int = 1) -> float:
+    """``rfarm submit`` then ``rfarm worker --burst`` on a fresh embedded farm."""
+    home = f"{tmp}/home-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "RFARM_HOME": home, "RFARM_USER": "bench"}
+    rfarm = [sys.executable, "-m", "rfarm"]
+    start = time.perf_counter()
+    subprocess.run([*rfarm, "submit", str(SCENE), "--frames", f"1-{frames}", "--chunk", str(chunk)], env=env,
+                   check=True, capture_output=True, timeout=60)
+    subprocess.run([*rfarm, "worker", "--burst"], env=env, check=True, capture_output=True, timeout=1200)
+    return time.perf_counter() - start
+
+
+def bench_render(frames: int, chunk: int, repeats: int) -> tuple[float, float, float]:
+    """The best of ``repeats`` for direct one-frame renders, the farm without chunks and with ``chunk``."""
+    direct = farm = chunked = float("inf")
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeats):
+            direct = min(direct, render_direct(frames, tmp))
+            farm = min(farm, render_farm(frames, tmp))
+            chunked = min(chunked, render_farm(frames, tmp, chunk=chunk))
+    return direct, farm, chunked
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=6, help="frames rendered for the overhead figure")
+    parser.add_argument("--frames", type=int, default=8, help="frames rendered for the overhead figure")
+    parser.add_argument("--chunk", type=int, default=4, help="frames per render process in the chunked run")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each render case; the best is kept")
     parser.add_argument("--submit-frames", type=int, default=10_000)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="an admin URL to create a scratch database ('' to skip PostgreSQL)")
@@ -96,12 +118,13 @@ def main() -> None:
             drop()
         print(f"submit {args.submit_frames} frames, PostgreSQL: {pg_s * 1000:8.1f} ms (best of 3)")
 
-    direct, farm = bench_render(args.frames)
+    direct, farm, chunked = bench_render(args.frames, args.chunk, args.repeats)
     per_frame = (farm - direct) / args.frames
-    print(f"render {args.frames} frames directly:           {direct:8.2f} s")
-    print(f"submit + worker --burst, same frames:  {farm:8.2f} s")
+    print(f"render {args.frames} frames directly, one process each: {direct:8.2f} s (best of {args.repeats})")
+    print(f"submit + worker --burst, same frames:        {farm:8.2f} s")
+    print(f"submit --chunk {args.chunk} + worker --burst:           {chunked:8.2f} s")
     print(f"ratio farm/direct: {farm / direct:.3f}   worker overhead per frame: {per_frame * 1000:.0f} ms")
-
+    print(f"ratio farm --chunk {args.chunk}/direct one-frame renders: {chunked / direct:.3f}")
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from rfarm.errors import UsageError
 from rfarm.state.models import Node, NodeFailure, Task
@@ -70,10 +71,10 @@ def fits(needs: Needs, caps: NodeCaps) -> bool:
     return True
 
 
-def sql_filter(caps: NodeCaps):  # type: ignore[no-untyped-def]
-    """The part of :func:`fits` that SQL can check (numbers only)."""
-    cond = (Task.ram_gb <= caps.ram_gb) & (Task.gpus <= caps.gpus)
-    return cond & ((Task.gpus == 0) | (Task.gpu_memory_gb <= caps.gpu_memory_gb))
+def sql_filter(ram_gb: Any, gpus: Any, gpu_memory_gb: Any):  # type: ignore[no-untyped-def]
+    """The part of :func:`fits` that SQL can check (numbers only): a node's offer, as numbers or query parameters."""
+    cond = (Task.ram_gb <= ram_gb) & (Task.gpus <= gpus)
+    return cond & ((Task.gpus == 0) | (Task.gpu_memory_gb <= gpu_memory_gb))
 
 
 def blocklisted_tasks(node: str):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import Expression, fn
+from peewee import SQL, Expression, ModelUpdate, Query, Tuple, fn
 
 from rfarm.state.allocation import (
     BLOCKLIST_AFTER,
@@ -34,6 +34,7 @@ from rfarm.state.allocation import (
 from rfarm.state.db import db_now, is_postgres
 from rfarm.errors import StateError, UsageError
 from rfarm.submit.frames import format_frames
+from rfarm.state.prepared import Prepared, Slot
 from rfarm.state.models import Event, Frame, NodeFailure, Task, User, database
 from rfarm.state.states import (
     CLAIMABLE,
@@ -48,7 +49,7 @@ from rfarm.state.states import (
     check_move,
 )
 from rfarm.submit.request import SubmitRequest
-from rfarm.state.taskinfo import MAX_ID, frame_counts
+from rfarm.state.taskinfo import MAX_ID
 from rfarm.state.users import get_user
 
 
@@ -165,62 +166,29 @@ def _insert_frames(rows: list[tuple[Any, ...]]) -> None:
 
 
 def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime | None = None) -> Claim | None:
-    """Atomically take the next chunk of frames for ``node``, or None."""
+    """Atomically take the next chunk of frames for ``node``, or None.
+
+    Three statements in one transaction: the claimable tasks with their
+    owners, an ``UPDATE ... RETURNING`` that takes the best chunk of the
+    first task that fits, and the ``claimed`` event.
+    """
     now = now or db_now()
-    pg = is_postgres(database.obj)
-    waiting = (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
-    best = Frame.select(fn.MIN(Frame.rank)).where((Frame.task == Task.id) & waiting)
     with database.atomic():
-        # One row per claimable task, best first: each MIN is one index probe, so
-        # the cost grows with the number of tasks, not of queued frames.
-        tasks = (
-            Task.select(Task, best.alias("best"))
-            .where(
-                (Task.status.in_(CLAIMABLE))
-                & sql_filter(caps)
-                & (Task.id.not_in(blocklisted_tasks(node)))
-                & fn.EXISTS(Frame.select(Frame.id).where((Frame.task == Task.id) & waiting))
-            )
-            .order_by(best, Task.id)
-        )
-        ids: list[int] = []
+        tasks = _CLAIMABLE_TASKS.rows(ram=caps.ram_gb, gpus=caps.gpus, gpu_memory=caps.gpu_memory_gb, node=node)
+        token = uuid.uuid4().hex
+        won: list[tuple[Any, ...]] = []
         for task in tasks:
             if not fits(Needs.of_task(task), caps):
                 continue
-            head = (
-                Frame.select(Frame.id, Frame.chunk)
-                .where((Frame.task == task.id) & waiting)
-                .order_by(Frame.rank, Frame.chunk, Frame.number)
-                .limit(1)
-            )
-            if pg:
-                head = head.for_update(skip_locked=True)
-            first = head.first()
-            if first is None:
-                continue
-            group = Frame.select(Frame.id).where((Frame.task == task.id) & (Frame.chunk == first.chunk) & waiting)
-            if pg:
-                group = group.for_update(skip_locked=True)
-            ids = [f.id for f in group]
-            break
-        if not ids:
+            won = _take_chunk(task.id, node=node, token=token, lease_until=now + timedelta(seconds=lease_s), now=now)
+            if won:
+                break
+        if not won:
             return None
-        task_id = task.id
-        token = uuid.uuid4().hex
-        won = _move_frames(
-            Frame.id.in_(ids), frm=FrameState.QUEUED, to=FrameState.RUNNING,
-            worker=node, lease_token=token, lease_until=now + timedelta(seconds=lease_s),
-            attempts=Frame.attempts + 1, started_at=now, finished_at=None, progress=0, error=None,
-        )
-        if won == 0:
-            return None
-        _move_task(task_id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
-        task = Task.select(Task, User).join(User).where(Task.id == task_id).get()
-        frames = list(
-            Frame.select(Frame.id, Frame.number, Frame.is_test, Frame.attempts)
-            .where(Frame.lease_token == token)
-            .order_by(Frame.number)
-        )
+        if task.status == TaskState.QUEUED:
+            _move_task(task.id, frm=TaskState.QUEUED, to=TaskState.RENDERING)
+        frames = tuple(sorted((ClaimedFrame(fid, number, bool(is_test), attempts)
+                               for fid, number, is_test, attempts in won), key=lambda f: f.number))
         _event(task.id, None, EventKind.CLAIMED, ",".join(str(f.number) for f in frames), node=node, now=now)
     return Claim(
         token=token,
@@ -236,8 +204,77 @@ def claim(node: str, *, lease_s: int, caps: NodeCaps = NodeCaps(), now: datetime
         ram_gb=task.ram_gb,
         gpus=task.gpus,
         options=dict(task.options or {}),
-        frames=tuple(ClaimedFrame(f.id, f.number, f.is_test, f.attempts) for f in frames),
+        frames=frames,
     )
+
+
+def _waiting(task_id: Any) -> Expression:
+    return (Frame.task == task_id) & (Frame.status == FrameState.QUEUED) & (Frame.is_released == True)  # noqa: E712
+
+
+def _claimable_tasks(pg: bool) -> Query:
+    """One row per claimable task with its owner, best first.
+
+    Each MIN is one index probe, so the cost grows with the number of
+    tasks, not of queued frames.
+    """
+    best = Frame.select(fn.MIN(Frame.rank)).where(_waiting(Task.id))
+    return (
+        Task.select(Task, User.name, best.alias("best"))
+        .join(User)
+        .where(
+            (Task.status.in_(CLAIMABLE))
+            & sql_filter(Slot("ram"), Slot("gpus"), Slot("gpu_memory"))
+            & (Task.id.not_in(blocklisted_tasks(Slot("node"))))
+            & fn.EXISTS(Frame.select(Frame.id).where(_waiting(Task.id)))
+        )
+        .order_by(best, Task.id)
+    )
+
+
+def _best_chunk(task: Any) -> Expression:
+    """The frames of the task's best waiting chunk.
+
+    Found by the ``(rank, chunk)`` of its best waiting frame (a chunk's frames
+    share their rank, set per chunk at submit), so that both the subquery and
+    the frames it names are read by the index on ``(task, status,
+    is_released, rank, chunk, number)`` alone, however many frames wait.
+    """
+    head = (Frame.select(Frame.rank, Frame.chunk).where(_waiting(task))
+            .order_by(Frame.rank, Frame.chunk, Frame.number).limit(1))
+    return _waiting(task) & (Tuple(Frame.rank, Frame.chunk) == head)
+
+
+def _start_frames(pg: bool) -> Query:
+    """Move the frames of the task's best waiting chunk to running under a lease.
+
+    On PostgreSQL the chunk is first locked by a ``SELECT ... FOR UPDATE SKIP
+    LOCKED`` in a ``WITH`` (run once, before the update), so concurrent claims
+    take different chunks instead of waiting on each other; on SQLite one
+    writer runs at a time and the ``UPDATE`` finds the chunk itself.
+    """
+    if pg:
+        picked = Frame.select(Frame.id).where(_best_chunk(Slot("task"))).for_update(skip_locked=True).cte("picked")
+        where = Frame.id.in_(picked.select(picked.c.id))
+    else:
+        where = _best_chunk(Slot("task"))
+    query = _frames_update(
+        where, FrameState.QUEUED, FrameState.RUNNING,
+        dict(worker=Slot("node"), lease_token=Slot("token"), lease_until=Slot("until"),
+             attempts=Frame.attempts + 1, started_at=Slot("now"), finished_at=None, progress=0, error=None),
+    )
+    if pg:
+        query = query.with_cte(picked)
+    return query.returning(Frame.id, Frame.number, Frame.is_test, Frame.attempts).tuples()
+
+
+_CLAIMABLE_TASKS = Prepared(_claimable_tasks)
+_START_FRAMES = Prepared(_start_frames)
+
+
+def _take_chunk(task_id: int, *, node: str, token: str, lease_until: datetime, now: datetime) -> list[tuple[Any, ...]]:
+    """Move the task's best waiting chunk to running under ``token``; its frames' ``(id, number, is_test, attempts)``."""
+    return _START_FRAMES.rows(task=task_id, node=node, token=token, until=lease_until, now=now)
 
 
 def renew(token: str, *, lease_s: int, progress: dict[int, float] | None = None, now: datetime | None = None) -> set[int]:
@@ -275,10 +312,15 @@ def _move_frames(where: Expression, *, frm: str | Iterable[str], to: FrameState,
     One conditional UPDATE, so a frame another transaction moved meanwhile is
     left alone. StateError if :data:`FRAME_MOVES` forbid a move asked for.
     """
-    moving = check_move(FRAME_MOVES, frm, to)
-    if not moving:
+    if not check_move(FRAME_MOVES, frm, to):
         return 0
-    return int(Frame.update(status=to, **values).where(where & Frame.status.in_(moving)).execute())
+    return int(_frames_update(where, frm, to, values).execute())
+
+
+def _frames_update(where: Expression, frm: str | Iterable[str], to: FrameState, values: dict[str, Any]) -> ModelUpdate:
+    """The one statement that writes a frame status (it matches nothing when no state of ``frm`` moves to ``to``)."""
+    moving = check_move(FRAME_MOVES, frm, to)
+    return Frame.update(status=to, **values).where(where & Frame.status.in_(moving))
 
 
 def _move_task(task_id: int, *, frm: str | Iterable[str], to: TaskState, **values: Any) -> int:
@@ -289,22 +331,40 @@ def _move_task(task_id: int, *, frm: str | Iterable[str], to: TaskState, **value
     return int(Task.update(status=to, **values).where((Task.id == task_id) & Task.status.in_(moving)).execute())
 
 
+#: what a transition of a held frame needs to know about it afterwards
+_HELD_COLUMNS = (Frame.id, Frame.task, Frame.number, Frame.is_test, Frame.status, Frame.worker)
+
+
 def _move_held(frame_id: int, token: str, to: FrameState, **values: Any) -> Frame:
-    """Move a running frame held by ``token`` to ``to``; StateError if the lease is gone."""
-    n = _move_frames((Frame.id == frame_id) & (Frame.lease_token == token), frm=FrameState.RUNNING, to=to, **values)
-    if n != 1:
+    """Move a running frame held by ``token`` to ``to``; StateError if the lease is gone.
+
+    Answers the frame's id, task, number, is_test, status and worker as they are after the move.
+    """
+    query = _frames_update((Frame.id == frame_id) & (Frame.lease_token == token), FrameState.RUNNING, to, values)
+    return _held(frame_id, list(query.returning(*_HELD_COLUMNS).tuples()))
+
+
+def _held(frame_id: int, rows: list[tuple[Any, ...]]) -> Frame:
+    if len(rows) != 1:
         raise StateError(f"frame {frame_id} is no longer held by this worker")
-    return Frame.get_by_id(frame_id)
+    fid, task_id, number, is_test, status, worker = rows[0]
+    return Frame(id=fid, task=task_id, number=number, is_test=bool(is_test), status=status, worker=worker)
+
+
+#: a frame rendered: :func:`finish_frame`'s move, the most frequent write of all
+_FINISH = Prepared(lambda pg: _frames_update(
+    (Frame.id == Slot("frame")) & (Frame.lease_token == Slot("token")), FrameState.RUNNING, FrameState.DONE,
+    dict(outputs=Slot("outputs"), finished_at=Slot("now"), progress=100.0, lease_until=None,
+         log_path=Slot("log_path"), error=None),
+).returning(*_HELD_COLUMNS).tuples())
 
 
 def finish_frame(frame_id: int, token: str, *, outputs: Sequence[str], log_path: str | None = None, now: datetime | None = None) -> None:
     """Record a frame rendered; releases the task's other frames if it was its last test frame."""
     now = now or db_now()
     with database.atomic():
-        frame = _move_held(
-            frame_id, token, FrameState.DONE, outputs=list(outputs), finished_at=now, progress=100.0,
-            lease_until=None, log_path=log_path, error=None,
-        )
+        frame = _held(frame_id, _FINISH.rows(frame=frame_id, token=token, outputs=Frame.outputs.db_value(list(outputs)),
+                                             now=now, log_path=log_path))
         _event(frame.task_id, frame.id, EventKind.DONE, f"frame {frame.number}", node=frame.worker, now=now)
         _after_frame(frame, now)
 
@@ -424,30 +484,49 @@ def _after_test_frames(task_id: int, now: datetime) -> None:
         _event(task_id, None, EventKind.RELEASED, "test frames finished", now=now)
 
 
+def _task_outlook(pg: bool) -> Query:
+    """The task's status and which frame states it has: index probes, not a count of every frame."""
+    def having(*states: FrameState):  # type: ignore[no-untyped-def]
+        return fn.EXISTS(Frame.select(SQL("1")).where((Frame.task == Slot("task")) & Frame.status.in_(states)))
+
+    return Task.select(
+        Task.status,
+        having(FrameState.QUEUED, FrameState.RUNNING),
+        having(FrameState.RUNNING, FrameState.DONE, FrameState.FAILED),
+        having(FrameState.FAILED),
+        having(FrameState.CANCELLED),
+    ).where(Task.id == Slot("task")).tuples()
+
+
+_TASK_OUTLOOK = Prepared(_task_outlook)
+
+
 def _refresh_task(task_id: int, now: datetime) -> None:
-    """Derive the task's state from its frames' (paused, held, cancelled stay until changed)."""
-    task = Task.get_by_id(task_id)
-    counts = Counter(frame_counts([task_id])[task_id])
-    open_frames = counts[FrameState.QUEUED] + counts[FrameState.RUNNING]
+    """Derive the task's state from its frames' (paused, held, cancelled stay until changed).
+
+    One statement reads what it needs, so finishing a frame of a large task
+    costs no more than finishing one of a small task.
+    """
+    status, has_open, has_started, has_failed, has_cancelled = _TASK_OUTLOOK.rows(task=task_id)[0]
     new: TaskState
-    if open_frames == 0:
-        if counts[FrameState.FAILED]:
+    if not has_open:
+        if has_failed:
             new = TaskState.FAILED
-        elif counts[FrameState.CANCELLED]:
+        elif has_cancelled:
             new = TaskState.CANCELLED
         else:
             new = TaskState.DONE
-        if task.status == TaskState.CANCELLED and new != TaskState.DONE:
+        if status == TaskState.CANCELLED and new != TaskState.DONE:
             new = TaskState.CANCELLED
-    elif task.status in (TaskState.PAUSED, TaskState.HELD, TaskState.CANCELLED, TaskState.FAILED):
+    elif status in (TaskState.PAUSED, TaskState.HELD, TaskState.CANCELLED, TaskState.FAILED):
         return
-    elif counts[FrameState.RUNNING] or counts[FrameState.DONE] or counts[FrameState.FAILED]:
+    elif has_started:
         new = TaskState.RENDERING
     else:
         new = TaskState.QUEUED
-    if new != task.status:
+    if new != status:
         values: dict[str, Any] = {"finished_at": now} if new in TERMINAL else {}
-        _move_task(task_id, frm=task.status, to=new, **values)
+        _move_task(task_id, frm=status, to=new, **values)
         if new in TERMINAL:
             _event(task_id, None, EventKind(new), f"task {new}", now=now)
 
@@ -564,8 +643,13 @@ def set_log_path(frame_id: int, token: str, path: str) -> None:
 def _event(task_id: int | None, frame_id: int | None, kind: EventKind, message: str, *, now: datetime,
            node: str | None = None, actor: str | None = None) -> None:
     """Record what happened; ``actor`` is the user whose call caused it (None for a node's own doing)."""
-    Event.insert(task=task_id, frame=frame_id, kind=kind, message=message, node=node, actor=actor,
-                 created_at=now).execute()
+    _EVENT.count(task=task_id, frame=frame_id, kind=kind.value, message=message, node=node, actor=actor, now=now)
+
+
+_EVENT = Prepared(lambda pg: Event.insert(
+    task=Slot("task"), frame=Slot("frame"), kind=Slot("kind"), message=Slot("message"), node=Slot("node"),
+    actor=Slot("actor"), created_at=Slot("now"),
+))
 
 
 __all__ = [

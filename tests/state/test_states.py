@@ -126,7 +126,7 @@ def test_the_check_sees_the_schedulers_own_writes() -> None:
     source = SCHEDULER.read_text(encoding="utf-8")
     lines = source.splitlines()
     found = {lines[n - 1].strip() for n in status_writes(source)}
-    assert any(line.startswith("return int(Frame.update(status=to") for line in found), found
+    assert any(line.startswith("return Frame.update(status=to") for line in found), found
     assert any(line.startswith("return int(Task.update(status=to") for line in found), found
 
 
