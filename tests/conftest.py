@@ -37,6 +37,27 @@ PG_USER = os.environ.get("RFARM_TEST_PG_USER", "postgres")
 REDIS_URL = os.environ.get("RFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_USER = "alice"
 
+#: tests/fakes/fake_render.py: Maya's ``Render`` as a test double (exit codes, log lines, images, modes)
+FAKE_RENDER = Path(__file__).resolve().parent / "fakes" / "fake_render.py"
+
+
+def maya_scene(last_frame: int = 1) -> str:
+    """A minimal Maya ASCII scene Arnold renders from frame 1 to ``last_frame``, with the camera every scene has."""
+    return f"""//Maya ASCII 2024 scene
+//Name: shot.ma
+requires maya "2024";
+requires "mtoa" "5.3.5.2";
+currentUnit -l centimeter -a degree -t film;
+createNode transform -s -n "persp";
+createNode camera -s -n "perspShape" -p "persp";
+\tsetAttr ".rnd" yes;
+select -ne :defaultRenderGlobals;
+\tsetAttr ".ren" -type "string" "arnold";
+\tsetAttr ".an" yes;
+\tsetAttr ".fs" 1;
+\tsetAttr ".ef" {last_frame};
+"""
+
 CliResult = tuple[int, str, str]
 
 # Test modules import the helpers below with ``from rfarm_testlib import ...``:

@@ -54,7 +54,7 @@ from typing import Any
 
 import psutil
 import pytest
-from rfarm_testlib import TEST_USER, clean_env
+from rfarm_testlib import FAKE_RENDER, TEST_USER, clean_env, maya_scene
 
 pytestmark = pytest.mark.e2e
 
@@ -63,22 +63,8 @@ LEASE_S = 2
 KILL_EVERY_S = 10
 #: the lifeline's promise: a SIGKILLed worker's render is gone within this
 RENDER_GONE_S = 2
-FAKE = Path(__file__).resolve().parent / "fakes" / "fake_render.py"
 LOCKED = "database is locked"
-SCENE = """//Maya ASCII 2024 scene
-//Name: shot.ma
-requires maya "2024";
-requires "mtoa" "5.3.5.2";
-currentUnit -l centimeter -a degree -t film;
-createNode transform -s -n "persp";
-createNode camera -s -n "perspShape" -p "persp";
-\tsetAttr ".rnd" yes;
-select -ne :defaultRenderGlobals;
-\tsetAttr ".ren" -type "string" "arnold";
-\tsetAttr ".an" yes;
-\tsetAttr ".fs" 1;
-\tsetAttr ".ef" 4;
-"""
+SCENE = maya_scene(4)
 #: what a ``cancel`` or ``retry`` that lost a race with the task's end says (exit 2)
 STATE_RACES = ("is already done", "has no failed or cancelled frames to retry", "is already cancelled",
                "is already failed")
@@ -187,7 +173,7 @@ def render_processes(home: Path) -> list[psutil.Process]:
             cmdline = " ".join(proc.info["cmdline"] or ())
             if proc.info["status"] == psutil.STATUS_ZOMBIE or marker not in cmdline:
                 continue
-            if str(FAKE) in cmdline or "rfarm.node.lifeline" in cmdline:
+            if str(FAKE_RENDER) in cmdline or "rfarm.node.lifeline" in cmdline:
                 found.append(proc)
     return found
 
@@ -196,7 +182,7 @@ def renders_of(worker: subprocess.Popen[bytes]) -> list[psutil.Process]:
     """The fake renders among the worker's descendants (not the lifelines that start them)."""
     with contextlib.suppress(psutil.NoSuchProcess):
         return [p for p in psutil.Process(worker.pid).children(recursive=True)
-                if str(FAKE) in " ".join(_cmdline(p)) and "rfarm.node.lifeline" not in _cmdline(p)]
+                if str(FAKE_RENDER) in " ".join(_cmdline(p)) and "rfarm.node.lifeline" not in _cmdline(p)]
     return []
 
 
@@ -573,7 +559,7 @@ def make_farm(root: Path) -> Farm:
     home.mkdir()
     env = clean_env({
         "RFARM_HOME": str(home), "RFARM_USER": TEST_USER, "RFARM_LEASE_SECONDS": str(LEASE_S),
-        "RFARM_MAYA_EXECUTABLE": str(FAKE), "HOME": str(root),
+        "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER), "HOME": str(root),
     })
     return Farm(home, root, env, _unprivileged_prefix())
 

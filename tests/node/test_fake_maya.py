@@ -12,31 +12,17 @@ from pathlib import Path
 
 import psutil
 import pytest
-from rfarm_testlib import TEST_USER, clean_env, run_cli
+from rfarm_testlib import FAKE_RENDER, TEST_USER, clean_env, run_cli, maya_scene
 
 pytestmark = pytest.mark.e2e
 
-FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
-SCENE = """//Maya ASCII 2024 scene
-//Name: shot.ma
-requires maya "2024";
-requires "mtoa" "5.3.5.2";
-currentUnit -l centimeter -a degree -t film;
-createNode transform -s -n "persp";
-createNode camera -s -n "perspShape" -p "persp";
-\tsetAttr ".rnd" yes;
-select -ne :defaultRenderGlobals;
-\tsetAttr ".ren" -type "string" "arnold";
-\tsetAttr ".an" yes;
-\tsetAttr ".fs" 1;
-\tsetAttr ".ef" 4;
-"""
+SCENE = maya_scene(4)
 
 
 @pytest.fixture
 def maya_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
-    return clean_env({"RFARM_HOME": str(home), "RFARM_USER": TEST_USER, "RFARM_MAYA_EXECUTABLE": str(FAKE)})
+    return clean_env({"RFARM_HOME": str(home), "RFARM_USER": TEST_USER, "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER)})
 
 
 @pytest.fixture
@@ -62,7 +48,7 @@ def fake_renders() -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         try:
-            if str(FAKE) in " ".join(proc.info["cmdline"] or ()):
+            if str(FAKE_RENDER) in " ".join(proc.info["cmdline"] or ()):
                 found.append(proc)
         except psutil.NoSuchProcess:
             pass
@@ -81,7 +67,7 @@ def test_a_chunked_maya_task_renders_through_the_worker(scene: Path, maya_env: d
     code, log, _ = run_cli("logs", str(tid), "--frame", "1", env=maya_env)
     assert code == 0
     command = next(line for line in log.splitlines() if line.startswith("$ "))
-    assert command.startswith(f"$ {FAKE} -r arnold -s 1 -e 2 -b 1 -rd ")  # frames 1-2 in one process
+    assert command.startswith(f"$ {FAKE_RENDER} -r arnold -s 1 -e 2 -b 1 -rd ")  # frames 1-2 in one process
     code, log, _ = run_cli("logs", str(tid), "--frame", "2", env=maya_env)
     assert "50% done" in log and "shot.0002.exr" in log and "shot.0001.exr" not in log
     doc = cli_json("logs", str(tid), "--json", env=maya_env)

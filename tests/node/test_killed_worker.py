@@ -22,25 +22,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from rfarm_testlib import TEST_USER, clean_env, run_cli
+from rfarm_testlib import FAKE_RENDER, TEST_USER, clean_env, run_cli, maya_scene
 
 pytestmark = pytest.mark.e2e
 
-FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
-MAYA_SCENE = """//Maya ASCII 2024 scene
-//Name: shot.ma
-requires maya "2024";
-requires "mtoa" "5.3.5.2";
-currentUnit -l centimeter -a degree -t film;
-createNode transform -s -n "persp";
-createNode camera -s -n "perspShape" -p "persp";
-\tsetAttr ".rnd" yes;
-select -ne :defaultRenderGlobals;
-\tsetAttr ".ren" -type "string" "arnold";
-\tsetAttr ".an" yes;
-\tsetAttr ".fs" 1;
-\tsetAttr ".ef" 1;
-"""
+MAYA_SCENE = maya_scene(1)
 
 
 class SessionWorker:
@@ -137,7 +123,7 @@ def kill_worker_alone(worker: subprocess.Popen[bytes]) -> None:
 
 def test_a_quiet_render_and_its_child_die_with_a_sigkilled_worker(tmp_path: Path, session_workers: SessionWorker) -> None:
     env = clean_env({"RFARM_HOME": str(tmp_path / "home"), "RFARM_USER": TEST_USER,
-                     "RFARM_MAYA_EXECUTABLE": str(FAKE), "FAKE_RENDER_MODE": "hang-child"})
+                     "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER), "FAKE_RENDER_MODE": "hang-child"})
     scene = tmp_path / "proj" / "shot.ma"
     scene.parent.mkdir()
     scene.write_text(MAYA_SCENE, encoding="utf-8")
@@ -181,7 +167,7 @@ def test_a_blender_render_dies_with_a_sigkilled_worker_and_its_restart_renders_t
 
 def test_a_restarted_node_leaves_alone_the_frames_of_a_run_still_alive(tmp_path: Path, session_workers: SessionWorker) -> None:
     env = clean_env({"RFARM_HOME": str(tmp_path / "home"), "RFARM_USER": TEST_USER,
-                     "RFARM_MAYA_EXECUTABLE": str(FAKE), "FAKE_RENDER_MODE": "hang-child"})
+                     "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER), "FAKE_RENDER_MODE": "hang-child"})
     scene = tmp_path / "proj" / "shot.ma"
     scene.parent.mkdir()
     scene.write_text(MAYA_SCENE, encoding="utf-8")

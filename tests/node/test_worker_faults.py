@@ -21,32 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rfarm_testlib import TEST_USER, clean_env, run_cli
+from rfarm_testlib import FAKE_RENDER, TEST_USER, clean_env, run_cli, maya_scene
 
 pytestmark = pytest.mark.e2e
 
-FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_render.py"
-SCENE = """//Maya ASCII 2024 scene
-//Name: shot.ma
-requires maya "2024";
-requires "mtoa" "5.3.5.2";
-currentUnit -l centimeter -a degree -t film;
-createNode transform -s -n "persp";
-createNode camera -s -n "perspShape" -p "persp";
-\tsetAttr ".rnd" yes;
-select -ne :defaultRenderGlobals;
-\tsetAttr ".ren" -type "string" "arnold";
-\tsetAttr ".an" yes;
-\tsetAttr ".fs" 1;
-\tsetAttr ".ef" 1;
-"""
+SCENE = maya_scene(1)
 
 
 @pytest.fixture
 def farm(tmp_path: Path) -> dict[str, Any]:
     """A home with one queued Maya frame; ``env`` for its processes, ``home`` and ``task_id``."""
     home = tmp_path / "home"
-    env = clean_env({"RFARM_HOME": str(home), "RFARM_USER": TEST_USER, "RFARM_MAYA_EXECUTABLE": str(FAKE),
+    env = clean_env({"RFARM_HOME": str(home), "RFARM_USER": TEST_USER, "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER),
                      "RFARM_MAX_ATTEMPTS": "1"})
     scene = tmp_path / "proj" / "shot.ma"
     scene.parent.mkdir()
