@@ -18,9 +18,9 @@ import multiprocessing as mp
 import statistics
 import tempfile
 import time
-import uuid
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from scratch_pg import scratch_database
+
 REDIS = os.environ.get("RFARM_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
 
@@ -118,19 +118,8 @@ def main() -> None:
     if "pg" not in backends:
         return
 
-    import psycopg2
-
-    name = "rfarm_bench_" + uuid.uuid4().hex[:8]
-    admin = psycopg2.connect(PG_ADMIN)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    try:
-        bench_backend("pg+redis", PG_ADMIN.rsplit("/", 1)[0] + "/" + name, REDIS, args.frames, counts)
-    finally:
-        from rfarm.state.models import database
-
-        database.obj.close()
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database() as url:
+        bench_backend("pg+redis", url, REDIS, args.frames, counts)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from scratch_pg import scratch_database
+
 REDIS = os.environ.get("RFARM_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 #: the "renderer" (as Maya's Render): a script that exits at once; the frame then fails, which does not matter here
 EXIT_AT_ONCE = "#!/bin/sh\nexit 0\n"
@@ -119,19 +120,8 @@ def main() -> None:
             bench_backend("sqlite", f"sqlite:///{tmp}/rfarm.db", f"sqlite:///{tmp}/queue.db", args.rounds, renderer)
         if "pg" not in backends:
             return
-        import psycopg2
-
-        name = "rfarm_bench_" + uuid.uuid4().hex[:8]
-        admin = psycopg2.connect(PG_ADMIN)
-        admin.autocommit = True
-        admin.cursor().execute(f"CREATE DATABASE {name}")
-        try:
-            bench_backend("pg+redis", PG_ADMIN.rsplit("/", 1)[0] + "/" + name, REDIS, args.rounds, renderer)
-        finally:
-            from rfarm.state.models import database
-
-            database.obj.close()
-            admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with scratch_database() as url:
+            bench_backend("pg+redis", url, REDIS, args.rounds, renderer)
 
 
 if __name__ == "__main__":
