@@ -116,12 +116,8 @@ def assert_gone_within_2_s(tree: list[psutil.Process]) -> None:
     assert not left, f"render processes outlived their SIGKILLed worker: {names}"
 
 
-def kill_worker_alone(worker: subprocess.Popen[bytes]) -> None:
-    os.kill(worker.pid, signal.SIGKILL)  # the worker's PID only: not its group, not its session
-    assert worker.wait(10) == -signal.SIGKILL
-
-
-def test_a_quiet_render_and_its_child_die_with_a_sigkilled_worker(tmp_path: Path, session_workers: SessionWorker) -> None:
+def submit_hanging_render(tmp_path: Path) -> tuple[dict[str, str], int]:
+    """A farm with one Maya frame whose fake render hangs with a child of its own; its env and task id."""
     env = clean_env({"RFARM_HOME": str(tmp_path / "home"), "RFARM_USER": TEST_USER,
                      "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER), "FAKE_RENDER_MODE": "hang-child"})
     scene = tmp_path / "proj" / "shot.ma"
@@ -129,6 +125,16 @@ def test_a_quiet_render_and_its_child_die_with_a_sigkilled_worker(tmp_path: Path
     scene.write_text(MAYA_SCENE, encoding="utf-8")
     code, out, err = run_cli("submit", str(scene), "--json", env=env)
     assert code == 0, err
+    return env, int(json.loads(out)["task_id"])
+
+
+def kill_worker_alone(worker: subprocess.Popen[bytes]) -> None:
+    os.kill(worker.pid, signal.SIGKILL)  # the worker's PID only: not its group, not its session
+    assert worker.wait(10) == -signal.SIGKILL
+
+
+def test_a_quiet_render_and_its_child_die_with_a_sigkilled_worker(tmp_path: Path, session_workers: SessionWorker) -> None:
+    env, _ = submit_hanging_render(tmp_path)
     worker = session_workers.start(env, "quiet")
     tree = wait_for("the render's child", lambda: render_tree(worker, "time.sleep(600)"), 60)
     assert len(tree) >= 3, tree  # the lifeline, the render and the render's own child
@@ -166,14 +172,7 @@ def test_a_blender_render_dies_with_a_sigkilled_worker_and_its_restart_renders_t
 
 
 def test_a_restarted_node_leaves_alone_the_frames_of_a_run_still_alive(tmp_path: Path, session_workers: SessionWorker) -> None:
-    env = clean_env({"RFARM_HOME": str(tmp_path / "home"), "RFARM_USER": TEST_USER,
-                     "RFARM_MAYA_EXECUTABLE": str(FAKE_RENDER), "FAKE_RENDER_MODE": "hang-child"})
-    scene = tmp_path / "proj" / "shot.ma"
-    scene.parent.mkdir()
-    scene.write_text(MAYA_SCENE, encoding="utf-8")
-    code, out, err = run_cli("submit", str(scene), "--json", env=env)
-    assert code == 0, err
-    task_id = json.loads(out)["task_id"]
+    env, task_id = submit_hanging_render(tmp_path)
     first = session_workers.start(env, "same")
     wait_for("the render's child", lambda: render_tree(first, "time.sleep(600)"), 60)
     second = subprocess.run([sys.executable, "-m", "rfarm", "worker", "--burst", "--name", "same"], env=env,
